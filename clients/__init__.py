@@ -1,0 +1,1 @@
+"""Relying parties: the registry, validation of their metadata, and their policies."""

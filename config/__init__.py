@@ -1,0 +1,123 @@
+"""Configuration: documented defaults, per-environment overrides, secrets from ``IDP_*``.
+
+``load(app, overrides)`` applies, in order: ``config.default``, ``config.<IDP_ENV>``
+(production unless said otherwise), the environment, then ``overrides`` (tests). ``check``
+refuses to start on a configuration that is unsafe or incomplete.
+"""
+
+import base64
+import binascii
+import os
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+#: Environment variable -> config key. Values are strings; ``_coerce`` types them.
+ENV_KEYS = {
+    "IDP_ISSUER": "ISSUER",
+    "IDP_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "IDP_REDIS_URL": "REDIS_URL",
+    "IDP_SECRET_KEY": "SECRET_KEY",
+    "IDP_KEY_ENCRYPTION_KEY": "KEY_ENCRYPTION_KEY",
+    "IDP_PAIRWISE_SECRET": "PAIRWISE_SECRET",
+    "IDP_PORT": "PORT",
+    "IDP_TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
+    "IDP_ALLOW_INSECURE_HTTP": "ALLOW_INSECURE_HTTP",
+    "IDP_ARGON2_TIME_COST": "ARGON2_TIME_COST",
+    "IDP_ARGON2_MEMORY_COST": "ARGON2_MEMORY_COST",
+    "IDP_ARGON2_PARALLELISM": "ARGON2_PARALLELISM",
+    "WEB_CONCURRENCY": "WORKERS",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the message says which key and why."""
+
+
+def load(app, overrides=None):
+    env = os.environ.get("IDP_ENV", "production")
+    if overrides and "ENV_NAME" in overrides:
+        env = overrides["ENV_NAME"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"IDP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    app.config.from_object("config.default")
+    app.config.from_object(f"config.{env}")
+    app.config["ENV_NAME"] = env
+    for var, key in ENV_KEYS.items():
+        value = os.environ.get(var)
+        if value not in (None, ""):
+            app.config[key] = _coerce(app.config.get(key), value, var)
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "idp.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["ISSUER"] = app.config["ISSUER"].rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["ISSUER"].startswith("https://")
+    check(app.config)
+
+
+def _coerce(current, value, var):
+    if isinstance(current, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{var} must be a whole number, not {value!r}") from None
+    return value
+
+
+def _sqlalchemy_url(url):
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def decode_key(value, name):
+    """A 32-byte key given as URL-safe or standard base64."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(
+            f"{name} must be 32 random bytes in base64, e.g. the output of "
+            "python -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+        )
+    return raw
+
+
+def check(config):
+    issuer = urlsplit(config["ISSUER"])
+    if issuer.scheme not in ("https", "http") or not issuer.netloc:
+        raise ConfigError(f"IDP_ISSUER must be an absolute https URL, not {config['ISSUER']!r}")
+    if issuer.query or issuer.fragment:
+        raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery 3)")
+    loopback = issuer.hostname in ("127.0.0.1", "localhost", "::1")
+    if issuer.scheme == "http" and not (loopback or config["ALLOW_INSECURE_HTTP"]):
+        raise ConfigError("IDP_ISSUER must use https outside a loopback development set-up")
+    for key, var in (
+        ("SECRET_KEY", "IDP_SECRET_KEY"),
+        ("KEY_ENCRYPTION_KEY", "IDP_KEY_ENCRYPTION_KEY"),
+        ("PAIRWISE_SECRET", "IDP_PAIRWISE_SECRET"),
+    ):
+        value = config.get(key)
+        if not value:
+            raise ConfigError(f"{var} is not set")
+        if key == "KEY_ENCRYPTION_KEY":
+            decode_key(value, var)
+        elif len(value) < 32:
+            raise ConfigError(f"{var} must be at least 32 characters")
+    if config["ENV_NAME"] == "production" and issuer.scheme != "https" and not (
+        config["ALLOW_INSECURE_HTTP"]
+    ):
+        raise ConfigError("production requires an https IDP_ISSUER")
+    if config["AUTHORIZATION_CODE_TTL"] > 600 or config["AUTHORIZATION_CODE_TTL"] < 1:
+        raise ConfigError("AUTHORIZATION_CODE_TTL must be between 1 and 600 seconds")
+    if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
+        raise ConfigError("IDP_ARGON2_MEMORY_COST must be at least 8 KiB per lane")

@@ -1,0 +1,1 @@
+"""Production: the defaults as they are; every secret must come from the environment."""

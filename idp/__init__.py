@@ -1,0 +1,130 @@
+"""Unified identity authentication provider: the Flask application factory."""
+
+import logging
+import os
+from urllib.parse import urlencode
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+
+LANG_COOKIE = "idp_lang"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(overrides=None):
+    """Build an app. ``overrides`` (a dict) wins over files and the environment (tests)."""
+    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
+                instance_path=os.path.join(ROOT, "instance"))
+    config.load(app, overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from idp.extensions import babel
+    from idp.extensions import csrf
+    from idp.extensions import db
+    from idp.extensions import limiter
+    from idp.extensions import migrate
+    from idp.keys.service import KeyRing
+    from idp.store import init_store
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=os.path.join(ROOT, "translations"))
+    init_store(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
+    app.extensions["idp.keyring"] = KeyRing()
+
+    _register_models()
+    from idp import errors
+    from idp.accounts.sessions import apply_cookie
+    from idp.accounts.views import bp as accounts_bp
+    from idp.oauth.discovery import bp as discovery_bp
+    from idp.oauth.server import create_server
+    from idp.oauth.views import bp as oauth_bp
+
+    create_server(app)
+    app.register_blueprint(discovery_bp)
+    app.register_blueprint(oauth_bp)
+    app.register_blueprint(accounts_bp)
+    errors.register(app)
+    app.after_request(apply_cookie)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(lang_query=lang_query, current_lang_tag=current_lang_tag)
+
+    from idp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_models():
+    """Import every model so Flask-Migrate sees the whole schema."""
+    import clients.models  # noqa: F401
+    import idp.accounts.models  # noqa: F401
+    import idp.keys.models  # noqa: F401
+    import idp.oauth.models  # noqa: F401
+
+
+def select_locale():
+    """``?lang=``, then the relying party's ``ui_locales``, then the language cookie, then the
+    browser's Accept-Language; Chinese (zh_CN) by default."""
+    supported = current_app.config["LANGUAGES"]
+    explicit = [request.args.get("lang", "")]
+    explicit += (g.get("ui_locales") or "").split()
+    explicit.append(request.cookies.get(LANG_COOKIE, ""))
+    for tag in explicit:
+        match = _match(tag, supported)
+        if match:
+            g.chosen_lang = match
+            return match
+    for tag, _quality in request.accept_languages:
+        match = _match(tag, supported)
+        if match:
+            return match
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _match(tag, supported):
+    tag = (tag or "").replace("-", "_").lower()
+    if not tag:
+        return None
+    for lang in supported:
+        if tag == lang.lower() or tag.split("_")[0] == lang.lower().split("_")[0]:
+            return lang
+    return None
+
+
+def lang_query(tag):
+    args = request.args.to_dict()
+    args["lang"] = tag
+    return urlencode(args)
+
+
+def current_lang_tag():
+    return str(get_locale()).replace("_", "-")
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                    "frame-ancestors 'none'; form-action 'self' http: https:")
+    if g.get("chosen_lang") and request.args.get("lang"):
+        response.set_cookie(LANG_COOKIE, g.chosen_lang, max_age=365 * 24 * 3600,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+                            httponly=True)
+    return response

@@ -1,0 +1,72 @@
+"""Typed errors and their handlers: JSON for protocol endpoints, a page for browsers.
+
+Protocol errors (RFC 6749 / OIDC) are Authlib ``OAuth2Error`` subclasses; this module adds the
+error page used when the client or redirect URI cannot be trusted, and makes sure no request
+ends in a bare 500 page.
+"""
+
+import logging
+
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/.well-known", "/jwks")
+
+
+class UserFacingError(Exception):
+    """An error shown to the person in the browser, never redirected to a client."""
+
+    status = 400
+
+    def __init__(self, error, description, status=None):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        if status:
+            self.status = status
+
+
+def wants_json():
+    return request.path.startswith(JSON_PREFIXES) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_page(error, description, status):
+    if wants_json():
+        return jsonify(error=error, error_description=description), status
+    body = render_template("error.html", error=error, description=description)
+    return body, status, {"Cache-Control": "no-store"}
+
+
+def register(app):
+    @app.errorhandler(UserFacingError)
+    def _user_facing(exc):
+        return error_page(exc.error, exc.description, exc.status)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_page(
+            "invalid_request", _("The form expired or was not sent from this site. Try again."),
+            400,
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        if exc.code == 429:
+            return error_page("slow_down", _("Too many attempts. Wait a minute and try again."),
+                              429)
+        names = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}
+        return error_page(names.get(exc.code, "invalid_request"), exc.description, exc.code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_page("server_error", _("Something went wrong on our side. Try again later."),
+                          500)

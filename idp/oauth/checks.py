@@ -1,0 +1,155 @@
+"""Named checks on an authorization request, each citing its specification.
+
+Each takes the grant (``grant.request`` is the Authlib request, ``grant.request.client`` the
+validated client) and raises a typed OAuth error, which Authlib redirects to the (already
+verified) redirect URI together with ``state`` and ``iss``.
+"""
+
+import hmac
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidScopeError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN
+from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
+
+PROMPTS = {"none", "login", "consent", "select_account"}
+SINGLE_VALUED = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                 "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values",
+                 "login_hint", "ui_locales", "response_mode")
+
+
+def check_single_values(grant):
+    """RFC 6749 3.1: request parameters MUST NOT be included more than once."""
+    datalist = grant.request.payload.datalist
+    for name in SINGLE_VALUED:
+        if len(datalist.get(name, [])) > 1:
+            raise InvalidRequestError(f"Multiple '{name}' parameters.")
+
+
+def check_scope(grant):
+    """RFC 6749 3.3: every requested scope must be known and allowed to this client."""
+    requested = (grant.request.payload.scope or "").split()
+    allowed = set(grant.request.client.scope.split())
+    unknown = [s for s in requested if s not in allowed]
+    if unknown:
+        raise InvalidScopeError(f"Scope not allowed for this client: {' '.join(unknown)}")
+
+
+def check_openid_scope(grant):
+    """OIDC Core 3.1.2.1: an OpenID request carries ``openid``; this provider serves only
+    OpenID Connect logins at the authorization endpoint."""
+    if "openid" not in (grant.request.payload.scope or "").split():
+        raise InvalidScopeError("The 'openid' scope is required.")
+
+
+def check_nonce(grant):
+    """OIDC Core 3.1.2.1 / 15.5.2: ``nonce`` is required here, so ID tokens cannot be replayed
+    into another login."""
+    nonce = grant.request.payload.data.get("nonce")
+    if not nonce:
+        raise InvalidRequestError("Missing 'nonce' parameter.")
+    if len(nonce) > 255:
+        raise InvalidRequestError("The 'nonce' parameter is too long.")
+
+
+def check_prompt(grant):
+    """OIDC Core 3.1.2.1: known values only, and ``none`` stands alone."""
+    prompts = (grant.request.payload.data.get("prompt") or "").split()
+    unknown = [p for p in prompts if p not in PROMPTS]
+    if unknown:
+        raise InvalidRequestError(f"Unsupported 'prompt' value: {' '.join(unknown)}")
+    if "none" in prompts and len(prompts) > 1:
+        raise InvalidRequestError("'prompt=none' cannot be combined with other values.")
+
+
+def check_max_age(grant):
+    """OIDC Core 3.1.2.1: ``max_age`` is a non-negative number of seconds."""
+    value = grant.request.payload.data.get("max_age")
+    if value is None:
+        return
+    if not value.isdigit() or len(value) > 10:
+        raise InvalidRequestError("'max_age' must be a non-negative integer.")
+
+
+def check_acr_values(grant):
+    """OIDC Core 3.1.2.1: ``acr_values`` is a space-separated list; unknown values are ignored
+    (it is a voluntary claim), but the list must be well formed."""
+    value = grant.request.payload.data.get("acr_values")
+    if value is not None and (not value.strip() or len(value) > 1024):
+        raise InvalidRequestError("Invalid 'acr_values' parameter.")
+
+
+def check_response_mode(grant):
+    """OAuth 2.0 Multiple Response Types: only ``query`` is offered for the code flow."""
+    mode = grant.request.payload.data.get("response_mode")
+    if mode not in (None, "query"):
+        raise InvalidRequestError("Only response_mode=query is supported.")
+
+
+def check_request_objects(grant):
+    """OIDC Core 6: request objects are not supported (discovery says so)."""
+    data = grant.request.payload.data
+    if data.get("request") is not None:
+        from authlib.oidc.core.errors import RequestNotSupportedError
+
+        raise RequestNotSupportedError()
+    if data.get("request_uri") is not None:
+        from authlib.oidc.core.errors import RequestURINotSupportedError
+
+        raise RequestURINotSupportedError()
+
+
+AUTHORIZATION_CHECKS = (check_single_values, check_request_objects, check_response_mode,
+                        check_openid_scope, check_scope, check_nonce, check_prompt, check_max_age,
+                        check_acr_values)
+
+
+class AuthorizationChecks:
+    """Grant extension running ``AUTHORIZATION_CHECKS`` once the client and redirect URI are
+    trusted."""
+
+    def __call__(self, grant):
+        grant.register_hook("after_validate_authorization_request_payload", self.run)
+
+    @staticmethod
+    def run(grant, redirect_uri):
+        for check in AUTHORIZATION_CHECKS:
+            check(grant)
+
+
+def _s256_matches(verifier, challenge):
+    return hmac.compare_digest(create_s256_code_challenge(verifier), challenge)
+
+
+class S256CodeChallenge(CodeChallenge):
+    """RFC 7636 with RFC 9700 2.1.1: PKCE is required for every client, confidential ones
+    included, and only ``S256`` is accepted (``plain`` and a missing method are refused)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def __init__(self):
+        super().__init__(required=True)
+        self.CODE_CHALLENGE_METHODS = {"S256": _s256_matches}
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        method = data.get("code_challenge_method")
+        if not challenge:
+            raise InvalidRequestError("PKCE is required: missing 'code_challenge'.")
+        if method != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        if not CODE_CHALLENGE_PATTERN.match(challenge):
+            raise InvalidRequestError("Invalid 'code_challenge'.")
+
+    def validate_code_verifier(self, grant, result):
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'.")
+        super().validate_code_verifier(grant, result)
+
+
+def requested_max_age(data):
+    value = data.get("max_age")
+    return int(value) if value is not None else None

@@ -1,0 +1,100 @@
+"""Authorization code grant: codes live in the shared store under their SHA-256, single use,
+at most ``AUTHORIZATION_CODE_TTL`` seconds. A second use of a code revokes what the first
+issued (RFC 6749 4.1.2, RFC 9700 4.5)."""
+
+import time
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from authlib.oauth2.rfc6749 import grants
+from flask import current_app
+
+from idp.accounts.models import User
+from idp.extensions import db
+from idp.oauth import tokens
+from idp.oauth.grants.base import TokenIssuing
+from idp.store import store
+
+#: How long a used code is remembered so that its replay can revoke what it issued.
+USED_CODE_MEMORY = 600
+
+
+class AuthorizationCode(dict):
+    """A stored code, as Authlib's AuthorizationCodeMixin and OIDC's model expect."""
+
+    def get_redirect_uri(self):
+        return self["redirect_uri"]
+
+    def get_scope(self):
+        return self["scope"]
+
+    def get_nonce(self):
+        return self.get("nonce")
+
+    def get_auth_time(self):
+        return self["auth_time"]
+
+    def get_acr(self):
+        return self.get("acr")
+
+    def get_amr(self):
+        return self.get("amr")
+
+    @property
+    def code_challenge(self):
+        return self.get("code_challenge")
+
+    @property
+    def code_challenge_method(self):
+        return self.get("code_challenge_method")
+
+
+class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
+    def save_authorization_code(self, code, request):
+        login = request.login  # set by the authorize view: the login this code stands for
+        ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
+        data = request.payload.data
+        record = {
+            "client_id": request.client.client_id,
+            "redirect_uri": request.payload.redirect_uri,
+            "scope": request.scope,
+            "user_id": request.user.id,
+            "nonce": data.get("nonce"),
+            "code_challenge": data.get("code_challenge"),
+            "code_challenge_method": data.get("code_challenge_method"),
+            "auth_time": login["auth_time"],
+            "acr": login["acr"],
+            "amr": login["amr"],
+            "sid": login["sid"],
+            "expires_at": int(time.time()) + ttl,
+        }
+        store().set("code:" + tokens.sha256(code), record, ttl + 5)
+
+    def query_authorization_code(self, code, client):
+        if not isinstance(code, str) or len(code) > 256:
+            return None
+        key = tokens.sha256(code)
+        record = store().pop("code:" + key)
+        if record is None:
+            used = store().get("code-used:" + key)
+            if used is not None:
+                tokens.revoke_family(used["family_id"])
+            return None
+        family_id = tokens.new_id()
+        store().set("code-used:" + key, {"family_id": family_id}, USED_CODE_MEMORY)
+        if record["client_id"] != client.client_id or record["expires_at"] <= time.time():
+            return None
+        record["family_id"] = family_id
+        return AuthorizationCode(record)
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing left to delete: ``query_authorization_code`` took the code atomically."""
+
+    def authenticate_user(self, authorization_code):
+        user = db.session.get(User, authorization_code["user_id"])
+        if user is None or not user.is_active:
+            raise InvalidGrantError("The account behind this code can no longer log in.")
+        return user
+
+    def auth_context(self):
+        code = self.request.authorization_code
+        return {k: code[k] for k in ("auth_time", "acr", "amr", "sid", "family_id")}

@@ -1,0 +1,35 @@
+"""What every grant of ours shares: client authentication methods, scope checks, and token
+issuance through ``idp.oauth.tokens`` (one place that builds and stores tokens)."""
+
+from authlib.oauth2.rfc6749 import InvalidScopeError
+
+from idp.oauth import tokens
+
+CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+
+class TokenIssuing:
+    """Mixin for Authlib grants. Subclasses provide ``auth_context()``."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_METHODS
+
+    def validate_requested_scope(self):
+        """RFC 6749 3.3: a scope the client is not registered for is ``invalid_scope``."""
+        requested = (self.request.payload.scope or "").split()
+        allowed = set(self.request.client.scope.split())
+        if any(s not in allowed for s in requested):
+            raise InvalidScopeError()
+
+    def auth_context(self):
+        return {}
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        token, self._record = tokens.issue(
+            self.request.client, grant_type or self.GRANT_TYPE, user, scope,
+            self.auth_context(), include_refresh_token)
+        return token
+
+    def save_token(self, token):
+        tokens.persist(self._record)

@@ -1,0 +1,196 @@
+"""The Authlib authorization server with our grants, client authentication and endpoints."""
+
+import time
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc7009 import RevocationEndpoint as BaseRevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as BaseIntrospectionEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import current_app
+from joserfc.jwk import KeySet
+
+from clients.jwks import client_jwks
+from clients.service import get_client
+from idp.accounts.models import User
+from idp.extensions import db
+from idp.oauth import tokens
+from idp.oauth.checks import AuthorizationChecks
+from idp.oauth.checks import S256CodeChallenge
+from idp.oauth.claims import subject_for
+from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
+from idp.oauth.grants.base import ALL_METHODS
+from idp.oauth.grants.client_credentials import ClientCredentialsGrant
+from idp.oauth.grants.openid import OpenIDToken
+from idp.oauth.grants.refresh_token import RefreshTokenGrant
+from idp.store import store
+
+
+class ParamsPayload(OAuth2Payload):
+    def __init__(self, data: dict, datalist: dict | None):
+        self._data = data
+        self._datalist = datalist or {k: [v] for k, v in data.items()}
+
+    @property
+    def data(self):
+        return self._data
+
+    @property
+    def datalist(self):
+        return self._datalist
+
+
+class StoredRequest(OAuth2Request):
+    """An authorization request built from its parameters: those of this HTTP request, or
+    those saved in an interaction record when the flow resumes after login or consent."""
+
+    def __init__(self, params: dict, datalist: dict | None = None):
+        super().__init__("GET", current_app.config["ISSUER"] + "/authorize")
+        self.payload = ParamsPayload(params, datalist)
+
+    @property
+    def args(self):
+        return self.payload.data
+
+    @property
+    def form(self):
+        return {}
+
+
+class AuthorizationServer(FlaskAuthorizationServer):
+    def query_client(self, client_id):
+        client = get_client(client_id)
+        return client if client is not None and client.is_active else None
+
+    def save_token(self, token, request):
+        """Grants persist their own records (``TokenIssuing.save_token``)."""
+
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` (OIDC Core 9, RFC 7523 2.2): the client signs an assertion with a
+    key from its registered JWKS (or ``jwks_uri``); each ``jti`` is accepted once."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self):
+        super().__init__(validate_jti=True, leeway=current_app.config["CLIENT_ASSERTION_LEEWAY"])
+
+    def get_audiences(self):
+        issuer = current_app.config["ISSUER"]
+        return [issuer, issuer + "/token", issuer + "/introspect", issuer + "/revoke"]
+
+    def validate_jti(self, claims, jti):
+        if not isinstance(jti, str) or not jti or len(jti) > 255:
+            return False
+        ttl = max(1, int(claims["exp"] - time.time()) + self.leeway)
+        return store().add(f"jti:{claims['sub']}:{jti}", 1, ttl)
+
+    def resolve_client_public_key(self, client):
+        return KeySet.import_key_set(client_jwks(client))
+
+
+class IntrospectedToken(dict):
+    def is_expired(self):
+        return self["exp"] <= time.time()
+
+    def is_revoked(self):
+        return self["revoked"]
+
+    def check_client(self, client):
+        return self["client_id"] == client.client_id
+
+
+def _lookup(token_string, hint):
+    """An access token (JWT) or refresh token (opaque) of ours, expired or not."""
+    if not isinstance(token_string, str) or not token_string:
+        return None
+    looks_like_jwt = token_string.count(".") == 2
+    if looks_like_jwt:
+        decoded = tokens.verify_jwt(token_string, algs=(tokens.ACCESS_TOKEN_ALG,))
+        if decoded is None or decoded.header.get("typ") != "at+jwt":
+            return None
+        claims = decoded.claims
+        return IntrospectedToken(kind="access_token", claims=claims,
+                                 client_id=claims.get("client_id"), exp=claims["exp"],
+                                 jti=claims["jti"], revoked=tokens.is_revoked(claims))
+    row = tokens.find_refresh_token(token_string)
+    if row is None:
+        return None
+    return IntrospectedToken(kind="refresh_token", row=row, client_id=row.client_id,
+                             exp=row.refresh_expires_at or 0,
+                             revoked=row.revoked_at is not None or row.rotated_at is not None)
+
+
+class IntrospectionEndpoint(BaseIntrospectionEndpoint):
+    """RFC 7662. A client may introspect only the tokens issued to it."""
+
+    CLIENT_AUTH_METHODS = ALL_METHODS[:-1]
+
+    def query_token(self, token_string, token_type_hint):
+        return _lookup(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        return token.check_client(client)
+
+    def introspect_token(self, token):
+        if token["kind"] == "access_token":
+            c = token["claims"]
+            payload = {k: c[k] for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "aud",
+                                         "jti", "auth_time", "acr") if k in c}
+            payload["token_type"] = "Bearer"
+            return payload
+        row = token["row"]
+        client = get_client(row.client_id)
+        user = db.session.get(User, row.user_id)
+        if client is None or user is None or not client.is_active or not user.is_active:
+            return {"active": False}
+        return {"scope": row.scope, "client_id": row.client_id, "sub": subject_for(user, client),
+                "exp": row.refresh_expires_at, "iat": row.issued_at,
+                "iss": current_app.config["ISSUER"], "token_type": "refresh_token"}
+
+
+class RevocationEndpoint(BaseRevocationEndpoint):
+    """RFC 7009. Revoking a refresh token revokes its family (the access tokens too)."""
+
+    CLIENT_AUTH_METHODS = ALL_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _lookup(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token["kind"] == "access_token":
+            tokens.revoke_access_token(token["jti"], token["exp"])
+        else:
+            tokens.revoke_family(token["row"].family_id)
+
+
+class Issuer(IssuerParameter):
+    def get_issuer(self):
+        return current_app.config["ISSUER"]
+
+
+def create_server(app):
+    server = AuthorizationServer()
+    server.init_app(app)
+    server.register_grant(AuthorizationCodeGrant,
+                          [AuthorizationChecks(), S256CodeChallenge(), OpenIDToken()])
+    server.register_grant(RefreshTokenGrant, [OpenIDToken()])
+    server.register_grant(ClientCredentialsGrant)
+    with app.app_context():
+        server.register_client_auth_method("private_key_jwt", PrivateKeyJWT())
+    server.register_endpoint(IntrospectionEndpoint)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_extension(Issuer())
+    app.extensions["idp.authorization"] = server
+    return server
+
+
+def authorization_server() -> AuthorizationServer:
+    return current_app.extensions["idp.authorization"]

@@ -1,0 +1,246 @@
+"""Protocol endpoints. Views stay thin: validation lives in Authlib grants and
+``idp.oauth.checks``; login and consent happen in ``idp.accounts`` through interactions."""
+
+import time
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError
+from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import LoginRequiredError
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from idp import interaction
+from idp.accounts import sessions
+from idp.accounts.models import Consent
+from idp.accounts.models import User
+from idp.errors import UserFacingError
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.oauth import tokens
+from idp.oauth.checks import requested_max_age
+from idp.oauth.claims import userinfo as userinfo_claims
+from idp.oauth.models import OAuthToken
+from idp.oauth.server import StoredRequest
+from idp.oauth.server import authorization_server
+
+bp = Blueprint("oauth", __name__)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize():
+    """OIDC Core 3.1.2. GET and POST (form-encoded) are both accepted."""
+    params = request.args if request.method == "GET" else request.form
+    return _authorize(params.to_dict(), datalist=params.to_dict(flat=False))
+
+
+@bp.route("/authorize/resume/<uid>")
+def resume(uid):
+    record = interaction.load(uid)
+    if record is None:
+        raise UserFacingError("invalid_request", _("This login request has expired. "
+                                                   "Return to the service and start again."))
+    return _authorize(record["params"], record=record)
+
+
+def _authorize(params, record=None, datalist=None):
+    server = authorization_server()
+    oauth_request = StoredRequest(params, datalist)
+    try:
+        grant = server.get_consent_grant(oauth_request, end_user=None)
+    except OAuth2Error as error:
+        return _error_response(error, params)
+    redirect_uri = params["redirect_uri"]
+    client = oauth_request.client
+    try:
+        login = _establish_login(params, record, client, redirect_uri)
+        if not isinstance(login, dict):
+            return login  # an interaction page
+        user = db.session.get(User, login["user_id"])
+        if user is None or not user.is_active:
+            sessions.end()
+            raise LoginRequiredError(redirect_uri=redirect_uri)
+        decision = _consent(params, record, user, client, login, redirect_uri)
+        if decision is not True:
+            return decision
+    except OAuth2Error as error:
+        if record:
+            interaction.finish(record)
+        error.state = params.get("state")
+        return _error_response(error, params)
+    if record:
+        interaction.finish(record)
+    sessions.touch(client.client_id)
+    oauth_request.login = login
+    response = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _establish_login(params, record, client, redirect_uri):
+    """The login this request stands on: one just made in the interaction, or the browser's
+    SSO session if it satisfies ``prompt`` and ``max_age``; else an interaction page."""
+    prompts = set((params.get("prompt") or "").split())
+    session = sessions.current()
+    if record and record.get("login"):
+        if session is None or session["sid"] != record["login"]["sid"]:
+            raise UserFacingError("invalid_request", _(
+                "Your browser did not keep the login session (are cookies blocked?). "
+                "Return to the service and start again."))
+        return record["login"]
+    max_age = requested_max_age(params)
+    need_login = (
+        session is None
+        or "login" in prompts
+        or (max_age is not None and time.time() - session["auth_time"] > max_age)
+    )
+    if need_login:
+        if "none" in prompts:
+            raise LoginRequiredError(redirect_uri=redirect_uri)
+        return _interaction(params, client, "login", record)
+    if "select_account" in prompts and not (record and record.get("selected")):
+        return _interaction(params, client, "select_account", record)
+    return {k: session[k] for k in ("user_id", "auth_time", "amr", "acr", "sid")}
+
+
+def _consent(params, record, user, client, login, redirect_uri):
+    scopes = (params.get("scope") or "").split()
+    prompts = set((params.get("prompt") or "").split())
+    if record and record.get("consent"):
+        if record["consent"] != "allow":
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        return True
+    remembered = Consent.query.filter_by(user_id=user.id, client_id=client.client_id).first()
+    if remembered is not None and remembered.covers(scopes) and "consent" not in prompts:
+        return True
+    if "none" in prompts:
+        raise ConsentRequiredError(redirect_uri=redirect_uri)
+    return _interaction(params, client, "consent", record, login=login)
+
+
+def _interaction(params, client, stage, record, login=None):
+    if record is None:
+        record = interaction.create(params, client.client_id, stage)
+    record["stage"] = stage
+    if login is not None:
+        record["login"] = login
+    interaction.save(record)
+    return redirect(url_for("accounts.interaction_page", uid=record["uid"]), code=303)
+
+
+def _error_response(error, params):
+    """Redirect the error to a verified redirect URI (with ``state`` and RFC 9207 ``iss``);
+    otherwise show an error page and never redirect (RFC 6749 4.1.2.1)."""
+    if error.redirect_uri:
+        fields = [("error", error.error)]
+        if error.description:
+            fields.append(("error_description", error.description))
+        if params.get("state"):
+            fields.append(("state", params["state"]))
+        fields.append(("iss", current_app.config["ISSUER"]))
+        response = redirect(add_params_to_uri(error.redirect_uri, fields), code=302)
+        response.headers.update(NO_STORE)
+        return response
+    raise UserFacingError(error.error, error.description or error.error)
+
+
+@bp.route("/token", methods=["POST"])
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN"])
+def token():
+    return authorization_server().create_token_response()
+
+
+@bp.route("/introspect", methods=["POST"])
+@csrf.exempt
+def introspect():
+    return authorization_server().create_endpoint_response("introspection")
+
+
+@bp.route("/revoke", methods=["POST"])
+@csrf.exempt
+def revoke():
+    return authorization_server().create_endpoint_response("revocation")
+
+
+def _bearer_error(status, error=None, description=None):
+    challenge = 'Bearer realm="userinfo"'
+    body = {}
+    if error:
+        challenge += f', error="{error}"'
+        body = {"error": error}
+        if description:
+            challenge += f', error_description="{description}"'
+            body["error_description"] = description
+    return jsonify(body), status, {"WWW-Authenticate": challenge, **NO_STORE}
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    """OIDC Core 5.3 with RFC 6750 bearer errors."""
+    header = request.headers.get("Authorization", "")
+    token_value = None
+    if header[:7].lower() == "bearer ":
+        token_value = header[7:].strip()
+    elif request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        token_value = request.form.get("access_token")
+    if not token_value:
+        return _bearer_error(401)
+    claims = tokens.verify_access_token(token_value)
+    if claims is None or claims.get("sub") == claims.get("client_id"):
+        return _bearer_error(401, "invalid_token", "The access token is invalid or expired.")
+    if "openid" not in claims.get("scope", "").split():
+        return _bearer_error(403, "insufficient_scope", "The token lacks the openid scope.")
+    row = OAuthToken.query.filter_by(access_token_jti=claims["jti"]).first()
+    user = db.session.get(User, row.user_id) if row else None
+    client = authorization_server().query_client(claims["client_id"])
+    if row is None or row.revoked_at or user is None or not user.is_active or client is None:
+        return _bearer_error(401, "invalid_token", "The access token is no longer valid.")
+    return jsonify(userinfo_claims(user, client, claims["scope"])), 200, NO_STORE
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """OpenID Connect RP-Initiated Logout 1.0. With a valid ``id_token_hint`` for this browser's
+    session the session ends at once; otherwise the person confirms (a CSRF-protected form),
+    so a third-party page cannot log citizens out."""
+    params = request.values
+    hint = params.get("id_token_hint")
+    claims = None
+    if hint:
+        decoded = tokens.verify_jwt(hint)
+        if decoded is None:
+            raise UserFacingError("invalid_request", _("The logout request is not valid."))
+        claims = decoded.claims
+    client_id = params.get("client_id") or (claims or {}).get("aud")
+    if claims and params.get("client_id") and params["client_id"] != claims.get("aud"):
+        raise UserFacingError("invalid_request", _("The logout request is not valid."))
+    target = params.get("post_logout_redirect_uri")
+    client = authorization_server().query_client(client_id) if client_id else None
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        raise UserFacingError("invalid_request", _(
+            "The address to return to after logout is not registered for this service."))
+    session = sessions.current()
+    hinted = bool(claims and session and claims.get("sid") == session["sid"])
+    confirmed = request.method == "POST" and params.get("confirm") == "yes"
+    if session is not None and not (hinted or confirmed):
+        return render_template("oauth/logout.html", params=params.to_dict(), client=client)
+    if confirmed:
+        csrf.protect()
+    sessions.end()
+    if target:
+        fields = [("state", params["state"])] if params.get("state") else []
+        return redirect(add_params_to_uri(target, fields), code=303)
+    return render_template("oauth/logged_out.html")
