@@ -143,6 +143,15 @@ def create_client(*, name, redirect_uris=(), auth_method="client_secret_basic",
     return client, secret
 
 
+def new_secret(client):
+    """Replace a confidential client's secret; the new one is returned once, stored hashed.
+    (Rotation with an overlap period belongs to the client registry's administration.)"""
+    secret = secrets.token_urlsafe(32)
+    client.client_secret_hash = hash_secret(secret)
+    db.session.commit()
+    return secret
+
+
 def _check_jwks(jwks):
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet

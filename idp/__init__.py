@@ -23,6 +23,7 @@ def create_app(overrides=None):
                 instance_path=os.path.join(ROOT, "instance"))
     config.load(app, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if app.config["TRUSTED_PROXY_HOPS"]:
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -112,7 +113,8 @@ def lang_query(tag):
 
 
 def current_lang_tag():
-    return str(get_locale()).replace("_", "-")
+    locale = get_locale()
+    return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
 
 
 def _security_headers(response):

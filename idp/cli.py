@@ -153,6 +153,7 @@ def dev_bootstrap(port):
     """Signing keys, a demo citizen and a demo client for ``make run``."""
     from clients.models import Client
     from clients.service import create_client
+    from clients.service import new_secret
     from idp.accounts.models import User
     from idp.accounts.service import create_user
     from idp.keys.service import ensure_keys
@@ -164,15 +165,13 @@ def dev_bootstrap(port):
     if User.query.filter_by(phone=phone).first() is None:
         create_user(phone=phone, password=password, name="张三")
     redirect_uri = "http://127.0.0.1:8080/callback"
-    demo = Client.query.filter_by(name="Demo platform").first()
-    if demo is not None:
-        from idp.extensions import db
-
-        db.session.delete(demo)
-        db.session.commit()
-    client, secret = create_client(name="Demo platform", redirect_uris=[redirect_uri],
-                                   scope="openid profile phone offline_access",
-                                   post_logout_redirect_uris=["http://127.0.0.1:8080/"])
+    client = Client.query.filter_by(name="Demo platform").first()
+    if client is None:
+        client, secret = create_client(name="Demo platform", redirect_uris=[redirect_uri],
+                                       scope="openid profile phone offline_access",
+                                       post_logout_redirect_uris=["http://127.0.0.1:8080/"])
+    else:
+        secret = new_secret(client)
     issuer = current_app.config["ISSUER"]
     click.echo(f"""
   Issuer (discovery):  {issuer}/.well-known/openid-configuration

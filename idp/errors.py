@@ -38,10 +38,23 @@ def wants_json():
     )
 
 
+#: What a person is told for each error code; the technical description is shown beneath.
+SUMMARIES = {
+    "invalid_client": lambda: _("This service is not registered with us, or has been suspended."),
+    "invalid_request": lambda: _("The request from the service could not be processed."),
+    "unsupported_response_type": lambda: _("The request from the service could not be "
+                                           "processed."),
+    "not_found": lambda: _("This page does not exist."),
+    "server_error": lambda: _("Something went wrong on our side. Try again later."),
+}
+
+
 def error_page(error, description, status):
     if wants_json():
         return jsonify(error=error, error_description=description), status
-    body = render_template("error.html", error=error, description=description)
+    summary = SUMMARIES.get(error)
+    body = render_template("error.html", error=error, description=description,
+                           summary=summary() if summary else None)
     return body, status, {"Cache-Control": "no-store"}
 
 

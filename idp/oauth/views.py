@@ -10,6 +10,7 @@ from authlib.oidc.core.errors import ConsentRequiredError
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -55,6 +56,7 @@ def resume(uid):
 
 
 def _authorize(params, record=None, datalist=None):
+    g.ui_locales = params.get("ui_locales")
     server = authorization_server()
     oauth_request = StoredRequest(params, datalist)
     try:
