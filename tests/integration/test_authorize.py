@@ -151,7 +151,8 @@ def test_disabled_account_cannot_log_in(app, rp, flow):
 
 
 def test_login_form_follows_the_form_contract(rp, flow):
-    page = flow.follow(flow.start(f.authorize_params(rp[0], _challenge(), login_hint="13800138000")))
+    params = f.authorize_params(rp[0], _challenge(), login_hint="13800138000")
+    page = flow.follow(flow.start(params))
     html = page.get_data(as_text=True)
     assert 'autocomplete="username"' in html and 'value="13800138000"' in html
     assert 'autocomplete="current-password"' in html
