@@ -54,27 +54,36 @@ def query(location):
 class Flow:
     """Drives /authorize like a browser (the test client keeps cookies)."""
 
-    def __init__(self, http):
+    def __init__(self, http, base_url="http://localhost"):
         self.http = http
+        self.base_url = base_url
+
+    def get(self, path, **kw):
+        return self.http.get(path, base_url=self.base_url, **kw)
+
+    def post(self, path, **kw):
+        # browsers send a same-origin Referer (Referrer-Policy: same-origin); CSRF checks it
+        headers = {"Referer": self.base_url + "/", **kw.pop("headers", {})}
+        return self.http.post(path, base_url=self.base_url, headers=headers, **kw)
 
     def start(self, params):
-        return self.http.get("/authorize", query_string=params)
+        return self.get("/authorize", query_string=params)
 
     def follow(self, response):
         """Follow same-origin redirects; stop at a page or at a redirect to another origin."""
         while response.status_code in (302, 303) and response.headers["Location"].startswith("/"):
-            response = self.http.get(response.headers["Location"])
+            response = self.get(response.headers["Location"])
         return response
 
     def login(self, page, username="13800138000", password=PASSWORD):
         action, fields = form_of(page.get_data(as_text=True))
         fields.update(username=username, password=password)
-        return self.follow(self.http.post(action, data=fields))
+        return self.follow(self.post(action, data=fields))
 
     def consent(self, page, decision="allow"):
         action, fields = form_of(page.get_data(as_text=True))
         fields["decision"] = decision
-        return self.follow(self.http.post(action, data=fields))
+        return self.follow(self.post(action, data=fields))
 
     def code(self, params, username="13800138000", password=PASSWORD):
         """Full login + consent; returns the query of the final redirect to the client."""
