@@ -2,6 +2,7 @@
 store) or, when ``IDP_TEST_DATABASE_URL`` / ``IDP_TEST_REDIS_URL`` are set, on PostgreSQL and
 Redis. PostgreSQL gets a database of its own for the session, built by the migrations."""
 
+import contextlib
 import os
 import uuid
 
@@ -22,38 +23,55 @@ def _driver(url):
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+@contextlib.contextmanager
+def scratch_database():
+    """A new, empty PostgreSQL database on the server of IDP_TEST_DATABASE_URL, dropped after
+    use, so runs never see each other's rows (or keys sealed with another key)."""
+    admin_url = make_url(_driver(PG_URL))
+    name = f"idp_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url():
     """A URL for this test session's database, its schema built by the migrations."""
     if not PG_URL:
         yield None
         return
-    admin_url = make_url(_driver(PG_URL))
-    name = f"idp_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    with scratch_database() as url:
+        _migrate(url)
+        yield url
+
+
+def _migrate(url):
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "ISSUER": ISSUER})
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
-def make_app(database_url, **overrides):
+def make_app(database_url, fresh=True, **overrides):
+    """An app on ``database_url`` (in-memory SQLite when None); ``fresh`` empties the database
+    (PostgreSQL) or creates the schema (SQLite) and makes new signing keys."""
     config = {"ENV_NAME": "testing", "ISSUER": ISSUER,
               "SQLALCHEMY_DATABASE_URI": database_url or "sqlite://",
               "REDIS_URL": REDIS_URL or ""}
     config.update(overrides)
     app = create_app(config)
+    if not fresh:
+        return app
     with app.app_context():
-        if database_url:
+        if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             tables = ", ".join(t.name for t in db.metadata.sorted_tables)
             db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             db.session.commit()
