@@ -1,0 +1,75 @@
+"""Real headless Chromium (Debian's ``chromium``) driven by Playwright against a live server.
+Never ``playwright install``: the browser comes from the system package."""
+
+import os
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import HTTPServer
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian package chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(database_url, tmp_path):
+    """(app, base_url) of a provider served on a free loopback port."""
+    url = database_url or f"sqlite:///{tmp_path / 'browser.db'}"
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = make_app(url, ISSUER=base)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, base
+    server.shutdown()
+
+
+class _Callback(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path.startswith("/cb"):
+            self.server.seen.append(f"http://127.0.0.1:{self.server.server_port}{self.path}")
+        body = b"<!doctype html><title>RP</title><p>relying party callback</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def relying_party():
+    """(callback URL, list of callback URLs received): a relying party's redirect endpoint."""
+    server = HTTPServer(("127.0.0.1", 0), _Callback)
+    server.seen = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/cb", server.seen
+    server.shutdown()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
