@@ -80,8 +80,10 @@ ARGON2_MEMORY_COST = 19 * 1024  # KiB
 ARGON2_PARALLELISM = 1
 
 # --- Rate limits (Flask-Limiter, on the shared store) ---------------------------------------
-RATELIMIT_LOGIN = "10 per minute"
-RATELIMIT_TOKEN = "600 per minute"
+#: Login attempts per client address (IDP_RATELIMIT_LOGIN). Offices and carrier NAT put many
+#: citizens behind one address, so this is a flood guard; per-account limits stop guessing.
+#: The token endpoint is not limited per address: platforms call it from a few servers.
+RATELIMIT_LOGIN = "30 per minute"
 RATELIMIT_HEADERS_ENABLED = True
 
 # --- Languages ------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ def create_app(overrides=None):
     config.load(app, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if app.config["ALLOW_INSECURE_HTTP"]:
+        # Authlib refuses plain http outside loopback unless told; only for test hosts.
+        os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     if app.config["TRUSTED_PROXY_HOPS"]:
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -55,6 +58,10 @@ def create_app(overrides=None):
     from idp.oauth.views import bp as oauth_bp
 
     create_server(app)
+    # Protocol endpoints are called by platforms' servers, often many behind one address;
+    # address-based limits apply to the interactive pages (accounts) only.
+    limiter.exempt(discovery_bp)
+    limiter.exempt(oauth_bp)
     app.register_blueprint(discovery_bp)
     app.register_blueprint(oauth_bp)
     app.register_blueprint(accounts_bp)

@@ -7,6 +7,7 @@ ends in a bare 500 page.
 
 import logging
 
+from authlib.oauth2 import OAuth2Error
 from flask import jsonify
 from flask import render_template
 from flask import request
@@ -62,6 +63,12 @@ def register(app):
     @app.errorhandler(UserFacingError)
     def _user_facing(exc):
         return error_page(exc.error, exc.description, exc.status)
+
+    @app.errorhandler(OAuth2Error)
+    def _protocol(exc):
+        # Raised outside Authlib's own handling, e.g. InsecureTransportError for a plain-http
+        # request that did not come through a trusted TLS proxy (IDP_TRUSTED_PROXY_HOPS).
+        return error_page(exc.error, exc.description or exc.error, exc.status_code or 400)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

@@ -25,7 +25,6 @@ from idp.accounts.models import User
 from idp.errors import UserFacingError
 from idp.extensions import csrf
 from idp.extensions import db
-from idp.extensions import limiter
 from idp.oauth import tokens
 from idp.oauth.checks import requested_max_age
 from idp.oauth.claims import userinfo as userinfo_claims
@@ -159,7 +158,6 @@ def _error_response(error, params):
 
 @bp.route("/token", methods=["POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN"])
 def token():
     return authorization_server().create_token_response()
 
