@@ -12,6 +12,7 @@ from flask import current_app
 
 from idp.keys.service import keyring
 from idp.oauth.claims import claims_supported
+from idp.oauth.server import CLIENT_ASSERTION_ALGS
 
 bp = Blueprint("discovery", __name__)
 
@@ -38,13 +39,11 @@ def metadata() -> dict:
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:-1],
-        "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256",
-                                                                     "EdDSA"],
+        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256",
-                                                                  "EdDSA"],
+        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
@@ -55,7 +54,6 @@ def metadata() -> dict:
         "acr_values_supported": cfg["ACR_VALUES"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": [lang.replace("_", "-") for lang in cfg["LANGUAGES"]],
-        "claims_locales_supported": [lang.replace("_", "-") for lang in cfg["LANGUAGES"]],
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,

@@ -3,6 +3,7 @@
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint as BaseRevocationEndpoint
@@ -10,6 +11,8 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as BaseIntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from clients.jwks import client_jwks
@@ -73,11 +76,24 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return super().create_oauth2_request(request)
 
 
+#: Algorithms accepted for client assertions (and advertised in discovery).
+CLIENT_ASSERTION_ALGS = ["ES256", "RS256", "PS256"]
+
+
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """``private_key_jwt`` (OIDC Core 9, RFC 7523 2.2): the client signs an assertion with a
     key from its registered JWKS (or ``jwks_uri``); each ``jti`` is accepted once."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def process_assertion_claims(self, assertion, resolve_key):
+        """As Authlib's, with the algorithms pinned to those discovery advertises."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=CLIENT_ASSERTION_ALGS)
+        except (JoseError, ValueError) as exc:
+            raise InvalidClientError(description=f"Invalid client assertion: {exc}") from None
+        self.verify_claims(token.claims)
+        return token.claims
 
     def __init__(self):
         super().__init__(validate_jti=True, leeway=current_app.config["CLIENT_ASSERTION_LEEWAY"])

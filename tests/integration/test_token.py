@@ -285,3 +285,20 @@ def test_private_key_jwt_client_cannot_use_a_secret(pkjwt, flow, client):
     code, verifier, _ = get_code(flow, cid)
     r = exchange(client, code, verifier, auth=(cid, "guess"))
     assert r.get_json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_with_rsa_and_a_pinned_algorithm(app, flow, client):
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    with app.app_context():
+        f.user()
+        cid, _ = f.rp(auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
+    now = int(time.time())
+    claims = {"iss": cid, "sub": cid, "aud": ISSUER, "iat": now, "exp": now + 60}
+    for alg, status in (("PS256", 200), ("RS512", 400)):
+        code, verifier, _ = get_code(flow, cid)
+        token = jwt.encode({"alg": alg, "kid": key.kid}, {**claims, "jti": alg}, key,
+                           algorithms=[alg])
+        r = pk_exchange(client, code, verifier, token)
+        assert r.status_code == status, r.get_json()
