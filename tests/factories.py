@@ -47,6 +47,16 @@ def form_of(html):
     return action.replace("&amp;", "&"), fields
 
 
+def claims_of(app, token):
+    """A JWT of this provider, verified against its published keys."""
+    from joserfc import jwt
+
+    from idp.keys.service import keyring
+
+    with app.app_context():
+        return jwt.decode(token, keyring().public_keys(), algorithms=["ES256", "RS256"])
+
+
 def query(location):
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 

@@ -36,9 +36,9 @@ def test_userinfo_get_and_post_release_claims_by_scope(rp, issued, client):
 
 
 def test_userinfo_sub_matches_the_id_token(app, issued, client):
-    from tests.integration.test_token import claims_of
 
-    sub = claims_of(app, issued["id_token"]).claims["sub"]
+
+    sub = f.claims_of(app, issued["id_token"]).claims["sub"]
     assert client.get("/userinfo", headers=bearer(issued["access_token"])).get_json()["sub"] == sub
 
 

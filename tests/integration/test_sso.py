@@ -4,7 +4,7 @@ import pytest
 from freezegun import freeze_time
 
 from tests import factories as f
-from tests.integration.test_token import claims_of
+from tests.factories import claims_of
 from tests.integration.test_token import exchange
 
 

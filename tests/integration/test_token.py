@@ -10,6 +10,7 @@ from joserfc.jwk import ECKey
 
 from tests import factories as f
 from tests.conftest import ISSUER
+from tests.factories import claims_of
 
 
 @pytest.fixture
@@ -34,13 +35,6 @@ def exchange(http, code, verifier, auth=None, **extra):
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": f.REDIRECT_URI,
             "code_verifier": verifier, **extra}
     return http.post("/token", data=data, auth=auth)
-
-
-def claims_of(app, token):
-    with app.app_context():
-        from idp.keys.service import keyring
-
-        return jwt.decode(token, keyring().public_keys(), algorithms=["ES256", "RS256"])
 
 
 def test_code_exchange_issues_id_token_access_token_and_refresh_token(app, rp, flow, client):
