@@ -47,6 +47,7 @@ def create_app(overrides=None):
     init_store(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
+    _limits_in_views_only(app, limiter)
     app.extensions["idp.keyring"] = KeyRing()
 
     _register_models()
@@ -74,6 +75,16 @@ def create_app(overrides=None):
 
     register_commands(app)
     return app
+
+
+def _limits_in_views_only(app, limiter):
+    """Flask-Limiter checks every request in a before_request hook, for application-wide and
+    default limits. We configure none: our limits are decorators on the interactive views,
+    which check inside the view. Dropping the hook keeps the protocol hot path (token, JWKS,
+    discovery) free of its cost (about a third of a JWKS request here)."""
+    hook = limiter._check_request_limit
+    app.before_request_funcs[None] = [f for f in app.before_request_funcs.get(None, [])
+                                      if f != hook]
 
 
 def _register_models():

@@ -4,7 +4,9 @@ import re
 import time
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
+from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import hasher
@@ -83,3 +85,21 @@ def acr_for(user) -> str:
     (``ACR_VALUES``, lowest first). Multi-factor logins raise it in a later issue."""
     values = current_app.config["ACR_VALUES"]
     return values[max(1, min(user.loa, len(values))) - 1]
+
+
+def remember_consent(user_id, client_id, scopes):
+    """Add ``scopes`` to what the citizen has allowed ``client_id``. Two tabs allowing the same
+    platform at once both succeed: the loser of the insert race updates the winner's row."""
+    for _attempt in range(2):
+        row = Consent.query.filter_by(user_id=user_id, client_id=client_id).first()
+        if row is None:
+            row = Consent(user_id=user_id, client_id=client_id, scope="", granted_at=0)
+            db.session.add(row)
+        row.scope = " ".join(sorted(set(scopes) | set(row.scope.split())))
+        row.granted_at = int(time.time())
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not record consent")

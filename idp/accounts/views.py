@@ -1,7 +1,5 @@
 """Login, account choice and consent pages: the interactions the protocol layer hands off."""
 
-import time
-
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -15,7 +13,6 @@ from clients.service import get_client
 from idp import interaction
 from idp.accounts import service
 from idp.accounts import sessions
-from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.errors import UserFacingError
 from idp.extensions import db
@@ -117,16 +114,8 @@ def consent(uid):
     if decision not in ("allow", "deny"):
         raise UserFacingError("invalid_request", _("Choose to allow or to deny."))
     if decision == "allow":
-        scopes = set(record["params"].get("scope", "").split())
-        row = Consent.query.filter_by(user_id=login["user_id"],
-                                      client_id=client.client_id).first()
-        if row is None:
-            row = Consent(user_id=login["user_id"], client_id=client.client_id, scope="",
-                          granted_at=0)
-            db.session.add(row)
-        row.scope = " ".join(sorted(scopes | set(row.scope.split())))
-        row.granted_at = int(time.time())
-        db.session.commit()
+        service.remember_consent(login["user_id"], client.client_id,
+                                 record["params"].get("scope", "").split())
     record["consent"] = decision
     interaction.save(record)
     return _resume(record)

@@ -194,3 +194,20 @@ def test_suspended_client_cannot_start_a_login(app, rp, client):
         db.session.commit()
     r = client.get("/authorize", query_string=f.authorize_params(rp[0], _challenge()))
     assert r.status_code == 400 and "invalid_client" in r.get_data(as_text=True)
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute")
+def test_login_attempts_are_limited_per_address(rp, flow):
+    page = flow.follow(flow.start(f.authorize_params(rp[0], _challenge())))
+    statuses = [flow.login(page, password="wrong-password").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    r = flow.login(page)
+    assert r.status_code == 429 and "尝试次数过多" in r.get_data(as_text=True)
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="1 per minute")
+def test_protocol_endpoints_are_not_limited_per_address(rp, client):
+    for _ in range(5):
+        assert client.get("/jwks.json").status_code == 200
+        r = client.post("/token", data={"grant_type": "client_credentials"}, auth=rp)
+        assert r.status_code == 400  # unauthorized_client, never 429
