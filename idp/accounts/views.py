@@ -108,7 +108,9 @@ def select_account(uid):
 def consent(uid):
     record, client = _load(uid)
     login = record.get("login")
-    if not login:
+    session = sessions.current()
+    if not login or session is None or session["sid"] != login["sid"]:
+        # consent is given by the browser that logged in, nowhere else
         raise UserFacingError("invalid_request", _("Log in first."))
     decision = request.form.get("decision")
     if decision not in ("allow", "deny"):

@@ -211,3 +211,14 @@ def test_protocol_endpoints_are_not_limited_per_address(rp, client):
         assert client.get("/jwks.json").status_code == 200
         r = client.post("/token", data={"grant_type": "client_credentials"}, auth=rp)
         assert r.status_code == 400  # unauthorized_client, never 429
+
+
+def test_consent_from_another_browser_is_refused(app, rp, flow):
+    page = flow.follow(flow.start(f.authorize_params(rp[0], _challenge())))
+    page = flow.login(page)
+    action, _fields = f.form_of(page.get_data(as_text=True))
+    intruder = f.Flow(app.test_client())
+    csrf_page = intruder.follow(intruder.start(f.authorize_params(rp[0], _challenge())))
+    _action, fields = f.form_of(csrf_page.get_data(as_text=True))
+    r = intruder.post(action, data={**fields, "decision": "allow"})
+    assert r.status_code == 400 and "Location" not in r.headers
