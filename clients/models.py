@@ -17,26 +17,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Client(db.Model, ClientMixin):
-    __tablename__ = "clients"
-
-    id = db.Column(db.Integer, primary_key=True)
-    client_id = db.Column(db.String(64), nullable=False, unique=True)
-    client_secret_hash = db.Column(db.String(64))
-    name = db.Column(db.String(200), nullable=False)
-    redirect_uris = db.Column(db.JSON, nullable=False, default=list)
-    post_logout_redirect_uris = db.Column(db.JSON, nullable=False, default=list)
-    grant_types = db.Column(db.JSON, nullable=False, default=list)
-    response_types = db.Column(db.JSON, nullable=False, default=list)
-    scope = db.Column(db.Text, nullable=False, default="openid")
-    token_endpoint_auth_method = db.Column(db.String(40), nullable=False)
-    jwks = db.Column(db.JSON)
-    jwks_uri = db.Column(db.String(500))
-    subject_type = db.Column(db.String(10), nullable=False, default="pairwise")
-    sector_identifier = db.Column(db.String(255), nullable=False)
-    id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="ES256")
-    status = db.Column(db.String(10), nullable=False, default="active")
-    created_at = db.Column(db.Integer, nullable=False, default=lambda: int(time.time()))
+class ClientBehaviour(ClientMixin):
+    """What a relying party may do (Authlib's ClientMixin and our checks), shared by the
+    database row (``Client``) and its read-only snapshot (``ClientRecord``)."""
 
     # --- Authlib ClientMixin ------------------------------------------------------------
     def get_client_id(self):
@@ -77,3 +60,44 @@ class Client(db.Model, ClientMixin):
     @property
     def is_public(self):
         return self.token_endpoint_auth_method == "none"
+
+
+class Client(db.Model, ClientBehaviour):
+    __tablename__ = "clients"
+
+    id = db.Column(db.Integer, primary_key=True)
+    client_id = db.Column(db.String(64), nullable=False, unique=True)
+    client_secret_hash = db.Column(db.String(64))
+    name = db.Column(db.String(200), nullable=False)
+    redirect_uris = db.Column(db.JSON, nullable=False, default=list)
+    post_logout_redirect_uris = db.Column(db.JSON, nullable=False, default=list)
+    grant_types = db.Column(db.JSON, nullable=False, default=list)
+    response_types = db.Column(db.JSON, nullable=False, default=list)
+    scope = db.Column(db.Text, nullable=False, default="openid")
+    token_endpoint_auth_method = db.Column(db.String(40), nullable=False)
+    jwks = db.Column(db.JSON)
+    jwks_uri = db.Column(db.String(500))
+    subject_type = db.Column(db.String(10), nullable=False, default="pairwise")
+    sector_identifier = db.Column(db.String(255), nullable=False)
+    id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="ES256")
+    status = db.Column(db.String(10), nullable=False, default="active")
+    created_at = db.Column(db.Integer, nullable=False, default=lambda: int(time.time()))
+
+    def record(self):
+        return ClientRecord({name: getattr(self, name) for name in ClientRecord.__slots__})
+
+
+class ClientRecord(ClientBehaviour):
+    """An immutable copy of a client row, safe to share between requests and threads."""
+
+    __slots__ = ("id", "client_id", "client_secret_hash", "name", "redirect_uris",
+                 "post_logout_redirect_uris", "grant_types", "response_types", "scope",
+                 "token_endpoint_auth_method", "jwks", "jwks_uri", "subject_type",
+                 "sector_identifier", "id_token_signed_response_alg", "status", "created_at")
+
+    def __init__(self, values):
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a ClientRecord is read-only; change the Client row")

@@ -5,8 +5,8 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
 
+from clients.cache import client_cache
 from clients.models import Client
 from clients.models import hash_secret
 from idp.extensions import db
@@ -168,8 +168,7 @@ def _check_jwks(jwks):
 
 
 def get_client(client_id):
-    """The client, or None. On every token request: one indexed select, no legacy Query."""
+    """A read-only ``ClientRecord``, or None (see ``clients.cache``)."""
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return None
-    return db.session.execute(
-        select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
+    return client_cache().get(client_id)

@@ -31,6 +31,7 @@ def create_app(overrides=None):
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from clients import cache as clients_cache
     from idp.extensions import babel
     from idp.extensions import csrf
     from idp.extensions import db
@@ -49,6 +50,7 @@ def create_app(overrides=None):
     limiter.init_app(app)
     _limits_in_views_only(app, limiter)
     app.extensions["idp.keyring"] = KeyRing()
+    clients_cache.init_app(app)
 
     _register_models()
     from idp import errors
