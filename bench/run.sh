@@ -19,7 +19,7 @@ WORKERS=${BENCH_WORKERS:-1}             # gunicorn workers
 GTHREADS=${BENCH_GUNICORN_THREADS:-4}   # gunicorn gthread threads per worker
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
-GRANIAN=${BENCH_GRANIAN:-0}             # 1: also measure under granian (pip-installed into the venv)
+GRANIAN=${BENCH_GRANIAN:-1}             # 0: skip the granian runs (gunicorn only)
 SKIP_NODE=${BENCH_SKIP_NODE:-0}
 SKIP_OURS=${BENCH_SKIP_OURS:-0}        # 1: only oidc-provider (to test the harness)
 # The login rate limit is per client address and all load comes from 127.0.0.1: by default it
@@ -307,12 +307,7 @@ run_ours gunicorn
 stop_server "$GPID"
 
 if [[ $GRANIAN == 1 ]]; then
-    if [[ ! -x $VENV/bin/granian ]]; then
-        log "installing granian into $VENV (BENCH_GRANIAN=1)"
-        "$VENV/bin/pip" install -q granian >/dev/null || die "pip install granian failed"
-        echo "pkg_granian=$("$PY" -c 'from importlib import metadata as m; print(m.version("granian"))')" \
-            >>"$OUT/meta.env"
-    fi
+    [[ -x $VENV/bin/granian ]] || die "granian is missing from $VENV (a dependency in setup.cfg)"
     log "starting granian (wsgi, $WORKERS worker, $GTHREADS blocking threads) on $ISSUER"
     setsid taskset -c "$SERVER_CPU" "$VENV/bin/granian" --interface wsgi --host $HOST \
         --port "$PORT" --workers "$WORKERS" --blocking-threads "$GTHREADS" --no-ws \
