@@ -137,8 +137,21 @@ def current_lang_tag():
     return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
 
 
+#: Endpoints that browser-based relying parties (public clients) call from script. None of
+#: them authenticates by cookie, so any origin may read their answers.
+CORS_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/")
+
+
 def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith(CORS_PATHS):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Max-Age"] = "600"
     # same-origin: Flask-WTF checks the Referer of form posts under https; nothing leaks out.
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":

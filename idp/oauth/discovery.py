@@ -71,10 +71,8 @@ def _document(app):
 
 def _cached(body, content_type):
     max_age = current_app.config["JWKS_MAX_AGE"]
-    return Response(body, content_type=content_type, headers={
-        "Cache-Control": f"public, max-age={max_age}",
-        "Access-Control-Allow-Origin": "*",
-    })
+    return Response(body, content_type=content_type,
+                    headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
 @bp.route("/.well-known/openid-configuration")

@@ -1,6 +1,8 @@
 """Discovery (OIDC Discovery 3, RFC 8414) and the JWKS."""
 
 
+import pytest
+
 from tests.conftest import ISSUER
 
 
@@ -52,3 +54,23 @@ def test_jwks_publishes_public_keys_only_with_kid(client):
 def test_unknown_path_is_a_json_404_for_apis(client):
     r = client.get("/.well-known/nothing")
     assert r.status_code == 404 and r.get_json()["error"] == "not_found"
+
+
+def test_browser_clients_may_call_the_token_endpoint_cross_origin(client):
+    r = client.options("/token", headers={"Origin": "https://spa.gov.example",
+                                          "Access-Control-Request-Method": "POST"})
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
+    assert client.get("/jwks.json").headers["Access-Control-Allow-Origin"] == "*"
+    # pages that carry the session cookie are not readable cross-origin
+    assert "Access-Control-Allow-Origin" not in client.get("/authorize").headers
+
+
+def test_hsts_only_under_https(app, client):
+    assert "Strict-Transport-Security" not in client.get("/jwks.json").headers
+
+
+@pytest.mark.config(ISSUER="https://idp.gov.example")
+def test_hsts_under_https(app, client):
+    r = client.get("/jwks.json", base_url="https://idp.gov.example")
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
