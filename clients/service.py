@@ -169,6 +169,7 @@ def _check_jwks(jwks):
 
 def get_client(client_id):
     """A read-only ``ClientRecord``, or None (see ``clients.cache``)."""
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
+            "\x00" in client_id):
         return None
     return client_cache().get(client_id)

@@ -32,6 +32,9 @@ KEY_ENCRYPTION_KEY = None
 #: Keys the pairwise subject identifiers (IDP_PAIRWISE_SECRET); never change it once in use.
 PAIRWISE_SECRET = None
 
+#: Largest request body accepted (bytes); protocol requests are a few kilobytes.
+MAX_CONTENT_LENGTH = 1024 * 1024
+
 # --- Protocol -------------------------------------------------------------------------------
 #: Lifetime of an authorization code (seconds; at most 60 recommended by OAuth 2.1 practice).
 AUTHORIZATION_CODE_TTL = 60

@@ -9,6 +9,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask_babel import get_locale
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
@@ -70,6 +71,7 @@ def create_app(overrides=None):
     app.register_blueprint(accounts_bp)
     errors.register(app)
     app.after_request(apply_cookie)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
     app.jinja_env.globals.update(lang_query=lang_query, current_lang_tag=current_lang_tag)
 
@@ -135,6 +137,20 @@ def lang_query(tag):
 def current_lang_tag():
     locale = get_locale()
     return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
+
+
+def _refuse_nul_characters():
+    """No identifier, code or token of ours contains U+0000, and PostgreSQL refuses it in text:
+    answer such input as the bad request it is instead of failing later."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                from idp.errors import error_page
+
+                return error_page("invalid_request",
+                                  gettext("The request contains a character that is not "
+                                          "allowed (NUL)."), 400)
+    return None
 
 
 #: Endpoints that browser-based relying parties (public clients) call from script. None of

@@ -50,6 +50,14 @@ CASES = [
     ("GET", "/authorize", {"query_string": "client_id=a&client_id=b"}, None),
     ("GET", "/authorize", {"query_string": "response_type=code&client_id=%ff%fe"}, None),
     ("GET", "/authorize", {}, None),
+    ("GET", "/authorize", {"query_string": "response_type=code&client_id=a%00b"}, None),
+    ("POST", "/token", {"data": {"grant_type": "client_credentials", "client_id": "a\x00",
+                                 "client_secret": "b"}}, None),
+    ("POST", "/token", {"headers": basic("a\x00:b"), "data": {"grant_type": "client_credentials"}},
+     None),
+    ("POST", "/token", {"data": {"grant_type": "authorization_code", "code": "a\x00b"}}, "auth"),
+    ("POST", "/token", {"data": {"grant_type": "client_credentials"}, "headers": {
+        "Authorization": "Basic " + "A" * 20000}}, None),
     ("GET", "/logout", {"query_string": {"id_token_hint": "x" * 10000}}, None),
     ("GET", "/logout", {"query_string": {"client_id": "nope",
                                          "post_logout_redirect_uri": "https://x"}}, None),
@@ -71,3 +79,18 @@ def test_no_500(rp, client, method, path, kwargs, auth):
     if path in ("/token", "/introspect", "/revoke") and r.status_code >= 400:
         body = r.get_json()
         assert body["error"] and isinstance(body["error"], str)
+
+
+@pytest.mark.parametrize("username", ["\x00", "1380013800\x00", "a" * 300, "张三\x00@例子.中国"])
+def test_login_with_odd_identifiers_is_a_plain_failure(rp, client, username):
+    flow = f.Flow(client)
+    page = flow.follow(flow.start(f.authorize_params(rp[0], f.pkce()[1])))
+    r = flow.login(page, username=username, password="whatever-password")
+    assert r.status_code in (400, 401)
+    assert "autocomplete" in r.get_data(as_text=True) or "NUL" in r.get_data(as_text=True)
+
+
+def test_oversized_body_is_refused(rp, client):
+    r = client.post("/token", data={"grant_type": "client_credentials", "x": "y" * 2_000_000},
+                    auth=rp)
+    assert r.status_code == 413 and r.get_json()["error"] == "invalid_request"
