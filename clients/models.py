@@ -81,6 +81,8 @@ class Client(db.Model, ClientBehaviour):
     sector_identifier = db.Column(db.String(255), nullable=False)
     id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="ES256")
     status = db.Column(db.String(10), nullable=False, default="active")
+    #: Policy: logins for this platform need a second factor.
+    require_mfa = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(db.Integer, nullable=False, default=lambda: int(time.time()))
 
     def record(self):
@@ -93,7 +95,8 @@ class ClientRecord(ClientBehaviour):
     __slots__ = ("id", "client_id", "client_secret_hash", "name", "redirect_uris",
                  "post_logout_redirect_uris", "grant_types", "response_types", "scope",
                  "token_endpoint_auth_method", "jwks", "jwks_uri", "subject_type",
-                 "sector_identifier", "id_token_signed_response_alg", "status", "created_at")
+                 "sector_identifier", "id_token_signed_response_alg", "status", "require_mfa",
+                 "created_at")
 
     def __init__(self, values):
         for name in self.__slots__:

@@ -95,8 +95,10 @@ def _register_models():
     """Import every model so Flask-Migrate sees the whole schema."""
     import clients.models  # noqa: F401
     import idp.accounts.models  # noqa: F401
+    import idp.audit.models  # noqa: F401
     import idp.keys.models  # noqa: F401
     import idp.oauth.models  # noqa: F401
+    import mfa.models  # noqa: F401
 
 
 def select_locale():

@@ -24,6 +24,9 @@ class User(db.Model):
     status = db.Column(db.String(10), nullable=False, default="active")
     locked_until = db.Column(db.Integer)
     lock_reason = db.Column(db.String(200))
+    #: Consecutive failed logins (reset by a successful one) and when the last happened.
+    failed_logins = db.Column(db.Integer, nullable=False, default=0)
+    last_failed_at = db.Column(db.Integer)
     #: Level of assurance of the identity binding (1 self-declared .. 4 in person).
     loa = db.Column(db.Integer, nullable=False, default=1)
     password_hash = db.Column(db.String(255))

@@ -8,17 +8,16 @@ loaded once per process and reloaded when the key set changes (checked at most e
 """
 
 import json
-import os
 import threading
 import time
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from joserfc.jwk import ECKey
 from joserfc.jwk import KeySet
 from joserfc.jwk import RSAKey
 
-from config import decode_key
+from idp.crypto import open_sealed
+from idp.crypto import seal
 from idp.extensions import db
 from idp.keys.models import SigningKey
 
@@ -33,17 +32,12 @@ def _generate(alg):
     raise ValueError(f"unsupported signing algorithm {alg}")
 
 
-def _aead():
-    return AESGCM(decode_key(current_app.config["KEY_ENCRYPTION_KEY"], "IDP_KEY_ENCRYPTION_KEY"))
-
-
 def _encrypt(private_jwk: dict, kid: str) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + _aead().encrypt(nonce, json.dumps(private_jwk).encode(), kid.encode())
+    return seal(json.dumps(private_jwk).encode(), kid)
 
 
 def _decrypt(blob: bytes, kid: str) -> dict:
-    return json.loads(_aead().decrypt(blob[:12], blob[12:], kid.encode()))
+    return json.loads(open_sealed(blob, kid))
 
 
 def _new_key(alg, state, now):

@@ -1,0 +1,1 @@
+"""Second factors behind one interface: TOTP, passkeys (WebAuthn), SMS codes, recovery codes."""
