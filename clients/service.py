@@ -71,7 +71,7 @@ def _sector_of(redirect_uris, sector_identifier):
 def create_client(*, name, redirect_uris=(), auth_method="client_secret_basic",
                   grant_types=("authorization_code", "refresh_token"), scope="openid profile",
                   jwks=None, jwks_uri=None, subject_type="pairwise", sector_identifier=None,
-                  id_token_alg=None, post_logout_redirect_uris=()):
+                  id_token_alg=None, post_logout_redirect_uris=(), require_mfa=False):
     """Create an active client; returns ``(client, plain_secret_or_None)``."""
     name = (name or "").strip()
     if not name:
@@ -137,6 +137,7 @@ def create_client(*, name, redirect_uris=(), auth_method="client_secret_basic",
         subject_type=subject_type,
         sector_identifier=_sector_of(redirect_uris, sector_identifier),
         id_token_signed_response_alg=id_token_alg,
+        require_mfa=bool(require_mfa),
         status="active",
     )
     db.session.add(client)

@@ -27,6 +27,12 @@ ENV_KEYS = {
     "IDP_ARGON2_MEMORY_COST": "ARGON2_MEMORY_COST",
     "IDP_ARGON2_PARALLELISM": "ARGON2_PARALLELISM",
     "IDP_RATELIMIT_LOGIN": "RATELIMIT_LOGIN",
+    "IDP_SMS_SENDER": "SMS_SENDER",
+    "IDP_SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
+    "IDP_SMS_GATEWAY_SECRET": "SMS_GATEWAY_SECRET",
+    "IDP_SMS_GATEWAY_CONNECT_TIMEOUT": "SMS_GATEWAY_CONNECT_TIMEOUT",
+    "IDP_SMS_GATEWAY_READ_TIMEOUT": "SMS_GATEWAY_READ_TIMEOUT",
+    "IDP_SMS_IP_PER_HOUR": "SMS_IP_PER_HOUR",
     "WEB_CONCURRENCY": "WORKERS",
 }
 
@@ -122,3 +128,28 @@ def check(config):
         raise ConfigError("AUTHORIZATION_CODE_TTL must be between 1 and 600 seconds")
     if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
         raise ConfigError("IDP_ARGON2_MEMORY_COST must be at least 8 KiB per lane")
+    _check_sms(config)
+
+
+def _check_sms(config):
+    sender = config["SMS_SENDER"]
+    if sender not in ("outbox", "http"):
+        raise ConfigError(f"IDP_SMS_SENDER must be outbox or http, not {sender!r}")
+    if config["ENV_NAME"] == "production" and sender != "http":
+        raise ConfigError("production requires IDP_SMS_SENDER=http (the outbox is for "
+                          "development only) with IDP_SMS_GATEWAY_URL and IDP_SMS_GATEWAY_SECRET")
+    for key in ("SMS_GATEWAY_CONNECT_TIMEOUT", "SMS_GATEWAY_READ_TIMEOUT"):
+        try:
+            config[key] = float(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"IDP_{key} must be a number of seconds") from None
+        if not 0 < config[key] <= 30:
+            raise ConfigError(f"IDP_{key} must be between 0 and 30 seconds")
+    if sender == "http":
+        gateway = urlsplit(config["SMS_GATEWAY_URL"] or "")
+        if gateway.scheme not in ("https", "http") or not gateway.hostname:
+            raise ConfigError("IDP_SMS_GATEWAY_URL must be an absolute https URL")
+        if config["ENV_NAME"] == "production" and gateway.scheme != "https":
+            raise ConfigError("production requires an https IDP_SMS_GATEWAY_URL")
+        if not config["SMS_GATEWAY_SECRET"] or len(config["SMS_GATEWAY_SECRET"]) < 32:
+            raise ConfigError("IDP_SMS_GATEWAY_SECRET must be set, at least 32 characters")

@@ -18,6 +18,8 @@ SQLALCHEMY_DATABASE_URI = ""
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 #: Redis URL (IDP_REDIS_URL); empty means the in-process store (one process only).
 REDIS_URL = ""
+#: Prefix of every key this deployment writes to Redis (several deployments may share one).
+REDIS_PREFIX = "idp:"
 #: Redis socket timeouts in seconds (redis-py waits 5 s by default).
 REDIS_SOCKET_TIMEOUT = 2.0
 REDIS_CONNECT_TIMEOUT = 2.0
@@ -89,6 +91,43 @@ ARGON2_PARALLELISM = 1
 RATELIMIT_LOGIN = "30 per minute"
 RATELIMIT_HEADERS_ENABLED = True
 
+# --- Brute-force defences (per identifier in the shared store, per account in the database) ---
+#: Failures of one identifier after which each attempt must wait 2, 4, 8 … seconds.
+LOGIN_THROTTLE_AFTER = 3
+#: Consecutive failures that lock an account, and for how long (seconds).
+LOCKOUT_THRESHOLD = 10
+LOCKOUT_SECONDS = 30 * 60
+
 # --- Languages ------------------------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "zh_CN"
+#: Times on pages are shown in China Standard Time.
+BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 LANGUAGES = ["zh_CN", "en"]
+
+# --- SMS (one-time codes; mfa/sms.py) -------------------------------------------------------
+#: Who delivers text messages (IDP_SMS_SENDER): "outbox" keeps them in the shared store for
+#: developers (/dev/sms-outbox, `idp sms outbox`); "http" posts them to the operator's gateway.
+#: Production refuses to start with anything but "http".
+SMS_SENDER = "outbox"
+#: The gateway's endpoint (IDP_SMS_GATEWAY_URL; https in production) and the secret that signs
+#: each request body as `X-Signature: sha256=<hex HMAC-SHA256>` (IDP_SMS_GATEWAY_SECRET,
+#: environment only, >= 32 characters).
+SMS_GATEWAY_URL = ""
+SMS_GATEWAY_SECRET = None
+#: Gateway timeouts in seconds (IDP_SMS_GATEWAY_CONNECT_TIMEOUT, IDP_SMS_GATEWAY_READ_TIMEOUT).
+#: One attempt per message: a slow gateway costs a person one wait, never a retry storm.
+SMS_GATEWAY_CONNECT_TIMEOUT = 2.0
+SMS_GATEWAY_READ_TIMEOUT = 5.0
+#: Lifetime of a code (seconds) and wrong tries before it is dead.
+SMS_CODE_TTL = 300
+SMS_CODE_MAX_ATTEMPTS = 5
+#: Sending limits: seconds between two codes to one number, codes per number per hour, codes
+#: per client address per hour (IDP_SMS_IP_PER_HOUR; carrier NAT puts many people behind one).
+SMS_PHONE_INTERVAL = 60
+SMS_PHONE_PER_HOUR = 5
+SMS_IP_PER_HOUR = 20
+#: Development outbox: messages kept and for how long (seconds).
+SMS_OUTBOX_SIZE = 50
+SMS_OUTBOX_TTL = 3600
+#: Region assumed for phone numbers written without a country code.
+SMS_DEFAULT_REGION = "CN"

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 from flask_babel import get_locale
 from flask_babel import gettext
@@ -21,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def create_app(overrides=None):
     """Build an app. ``overrides`` (a dict) wins over files and the environment (tests)."""
     app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"),
                 instance_path=os.path.join(ROOT, "instance"))
     config.load(app, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -48,6 +50,7 @@ def create_app(overrides=None):
                    default_translation_directories=os.path.join(ROOT, "translations"))
     init_store(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_PREFIX"])
     limiter.init_app(app)
     _limits_in_views_only(app, limiter)
     app.extensions["idp.keyring"] = KeyRing()
@@ -55,6 +58,9 @@ def create_app(overrides=None):
 
     _register_models()
     from idp import errors
+    from idp.accounts import second_factor  # noqa: F401  (its routes join accounts_bp)
+    from idp.accounts.registration import bp as registration_bp
+    from idp.accounts.self_service import bp as account_bp
     from idp.accounts.sessions import apply_cookie
     from idp.accounts.views import bp as accounts_bp
     from idp.oauth.discovery import bp as discovery_bp
@@ -69,6 +75,8 @@ def create_app(overrides=None):
     app.register_blueprint(discovery_bp)
     app.register_blueprint(oauth_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(registration_bp)
     errors.register(app)
     app.after_request(apply_cookie)
     app.before_request(_refuse_nul_characters)
@@ -104,6 +112,8 @@ def _register_models():
 def select_locale():
     """``?lang=``, then the relying party's ``ui_locales``, then the language cookie, then the
     browser's Accept-Language; Chinese (zh_CN) by default."""
+    if not has_request_context():  # the CLI speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["LANGUAGES"]
     explicit = [request.args.get("lang", "")]
     explicit += (g.get("ui_locales") or "").split()

@@ -83,11 +83,12 @@ def users_create(phone, password, name, email, username, id_number, as_json):
 @click.option("--subject-type", default="pairwise", type=click.Choice(["pairwise", "public"]))
 @click.option("--sector-identifier", default=None)
 @click.option("--id-token-alg", default=None)
+@click.option("--require-mfa", is_flag=True, help="Logins for this platform need a 2nd factor.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, grant_types,
                    scope, jwks_file, jwks_uri, subject_type, sector_identifier, id_token_alg,
-                   as_json):
+                   require_mfa, as_json):
     from clients.service import ClientValidationError
     from clients.service import create_client
 
@@ -104,7 +105,7 @@ def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, g
             grant_types=grant_types or ("authorization_code", "refresh_token"), scope=scope,
             jwks=jwks, jwks_uri=jwks_uri, subject_type=subject_type,
             sector_identifier=sector_identifier, id_token_alg=id_token_alg,
-            post_logout_redirect_uris=post_logout_uris)
+            post_logout_redirect_uris=post_logout_uris, require_mfa=require_mfa)
     except ClientValidationError as exc:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
     data = {"client_id": client.client_id}
@@ -187,5 +188,7 @@ def dev_bootstrap(port):
 
 
 def register_commands(app):
-    for group in (users, clients, keys, dev):
+    from idp.accounts.sms_cli import sms
+
+    for group in (users, clients, keys, dev, sms):
         app.cli.add_command(group)

@@ -106,7 +106,7 @@ class RedisStore:
         self._p = prefix
 
     @classmethod
-    def from_url(cls, url, socket_timeout, connect_timeout):
+    def from_url(cls, url, socket_timeout, connect_timeout, prefix="idp:"):
         import redis
 
         client = redis.Redis.from_url(
@@ -115,7 +115,7 @@ class RedisStore:
             socket_connect_timeout=connect_timeout,
             health_check_interval=30,
         )
-        return cls(client)
+        return cls(client, prefix)
 
     def get(self, key):
         raw = self._r.get(self._p + key)
@@ -153,7 +153,8 @@ def init_store(app):
     url = app.config.get("REDIS_URL")
     if url:
         backend = RedisStore.from_url(url, app.config["REDIS_SOCKET_TIMEOUT"],
-                                      app.config["REDIS_CONNECT_TIMEOUT"])
+                                      app.config["REDIS_CONNECT_TIMEOUT"],
+                                      app.config["REDIS_PREFIX"])
     else:
         backend = MemoryStore()
         if app.config["WORKERS"] > 1:

@@ -65,7 +65,9 @@ def make_app(database_url, fresh=True, **overrides):
     (PostgreSQL) or creates the schema (SQLite) and makes new signing keys."""
     config = {"ENV_NAME": "testing", "ISSUER": ISSUER,
               "SQLALCHEMY_DATABASE_URI": database_url or "sqlite://",
-              "REDIS_URL": REDIS_URL or ""}
+              "REDIS_URL": REDIS_URL or "",
+              # a namespace of its own: test runs sharing one Redis never see each other
+              "REDIS_PREFIX": f"t-{uuid.uuid4().hex[:12]}:"}
     config.update(overrides)
     app = create_app(config)
     if not fresh:
@@ -77,8 +79,6 @@ def make_app(database_url, fresh=True, **overrides):
             db.session.commit()
         else:
             db.create_all()
-        if REDIS_URL:
-            app.extensions["idp.store"]._r.flushdb()
         from idp.keys.service import rotate
 
         rotate()
@@ -93,6 +93,10 @@ def app(database_url, request):
     overrides = marker.kwargs if marker else {}
     app = make_app(database_url, **overrides)
     yield app
+    if REDIS_URL:
+        r = app.extensions["idp.store"]._r
+        for key in r.scan_iter(match=app.config["REDIS_PREFIX"] + "*", count=500):
+            r.delete(key)
     if database_url:
         with app.app_context():
             db.engine.dispose()

@@ -1,20 +1,24 @@
 """Citizen accounts: creation and password authentication."""
 
+import hashlib
 import re
 import time
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from idp.accounts import password_policy
 from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import hasher
 from idp.accounts.passwords import verify_password
+from idp.audit import service as audit
 from idp.extensions import db
+from idp.store import store
 
 PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
-MIN_PASSWORD_LENGTH = 8
 
 
 class AccountError(ValueError):
@@ -35,8 +39,9 @@ def normalise_phone(phone: str) -> str:
 
 def create_user(*, phone, password, name=None, email=None, username=None):
     phone = normalise_phone(phone)
-    if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_policy.problem(password or "", phone)
+    if problem:
+        raise AccountError(str(problem))
     if User.query.filter_by(phone=phone).first():
         raise AccountError(f"an account with phone {phone} already exists")
     if email and User.query.filter_by(email=email.lower()).first():
@@ -62,29 +67,77 @@ def find_by_identifier(identifier: str):
         return User.query.filter_by(username=identifier).first()
 
 
-def authenticate(identifier: str, password: str):
-    """The user when the identifier and password match an account that may log in, else None.
+@dataclass
+class LoginResult:
+    """``user`` when the password is right and the account may log in; otherwise ``problem``:
+    "invalid" (unknown account or wrong password: one answer for both), "throttled" (wait
+    ``retry_after`` seconds), "locked" or "disabled" (told only after a correct password)."""
 
-    Unknown identifier, wrong password and a locked or disabled account all cost one argon2
-    verification and answer the same way; the caller shows one generic message."""
+    user: User | None = None
+    problem: str | None = None
+    retry_after: int = 0
+
+
+def _throttle_key(identifier):
+    return "login-throttle:" + hashlib.sha256(identifier.strip().lower().encode()).hexdigest()
+
+
+def authenticate(identifier: str, password: str) -> LoginResult:
+    """Check a password login, with brute-force defences that hold across workers:
+
+    * per identifier (known or not, in the shared store): after ``LOGIN_THROTTLE_AFTER``
+      failures each further attempt must wait 2, 4, 8 … seconds (at most 5 minutes);
+    * per account (in the database, so it survives restarts): ``LOCKOUT_THRESHOLD``
+      consecutive failures lock the account for ``LOCKOUT_SECONDS``; time or an administrator
+      unlocks it.
+
+    Unknown identifiers cost the same argon2 work as wrong passwords."""
+    now = int(time.time())
+    identifier = (identifier or "")[:254]
+    key = _throttle_key(identifier)
+    hold = store().get(key + ":until")
+    if hold and hold > now:
+        return LoginResult(problem="throttled", retry_after=int(hold - now))
     hasher()
     user = find_by_identifier(identifier)
     ok, new_hash = verify_password(user.password_hash if user else None, password or "")
     if not ok or not user:
-        return None
-    if user.status == "locked" and user.locked_until and user.locked_until <= time.time():
+        _note_failure(key, user, now)
+        return LoginResult(problem="invalid")
+    if user.status == "locked" and user.locked_until and user.locked_until <= now:
         user.status, user.locked_until, user.lock_reason = "active", None, None
+    if user.status in ("locked", "disabled"):
+        db.session.commit()
+        audit.record("login.failure", "failure", user_id=user.id,
+                     detail={"reason": user.status})
+        return LoginResult(problem=user.status,
+                           retry_after=max(0, (user.locked_until or now) - now))
+    user.failed_logins, user.last_failed_at = 0, None
     if new_hash:
         user.password_hash = new_hash
     db.session.commit()
-    return user if user.is_active else None
+    store().delete(key + ":count")
+    store().delete(key + ":until")
+    return LoginResult(user=user)
 
 
-def acr_for(user) -> str:
-    """The ``acr`` a login of this account achieves: its level of assurance as a URN
-    (``ACR_VALUES``, lowest first). Multi-factor logins raise it in a later issue."""
-    values = current_app.config["ACR_VALUES"]
-    return values[max(1, min(user.loa, len(values))) - 1]
+def _note_failure(key, user, now):
+    cfg = current_app.config
+    count = store().incr(key + ":count", 3600)
+    if count >= cfg["LOGIN_THROTTLE_AFTER"]:
+        delay = min(2 ** (count - cfg["LOGIN_THROTTLE_AFTER"] + 1), 300)
+        store().set(key + ":until", now + delay, delay)
+    if user is None:
+        return
+    user.failed_logins += 1
+    user.last_failed_at = now
+    detail = {"reason": "password", "consecutive": user.failed_logins}
+    if user.failed_logins >= cfg["LOCKOUT_THRESHOLD"] and user.status == "active":
+        user.status, user.locked_until = "locked", now + cfg["LOCKOUT_SECONDS"]
+        user.lock_reason = "too many failed logins"
+        audit.record("account.locked", "success", user_id=user.id, actor="system",
+                     detail={"until": user.locked_until})
+    audit.record("login.failure", "failure", user_id=user.id, detail=detail)
 
 
 def remember_consent(user_id, client_id, scopes):

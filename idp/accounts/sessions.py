@@ -17,8 +17,17 @@ from flask import request
 from idp.store import store
 
 
+def _digest(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def _key(secret):
-    return "sso:" + hashlib.sha256(secret.encode()).hexdigest()
+    return "sso:" + _digest(secret)
+
+
+def _index(user_id):
+    """The store key listing a citizen's sessions (as digests), for the account pages."""
+    return f"sso-user:{user_id}"
 
 
 def current():
@@ -47,7 +56,18 @@ def start(user, amr, acr):
             "expires_at": now + cfg["SSO_SESSION_TTL"],
             "ip": request.remote_addr, "user_agent": request.user_agent.string[:200]}
     _save(secret, data)
+    digests = [d for d in store().get(_index(user.id)) or [] if d != _digest(secret)]
+    store().set(_index(user.id), [*digests[-49:], _digest(secret)], cfg["SSO_SESSION_TTL"])
     g.sso, g.sso_secret, g.sso_set_cookie = data, secret, secret
+    return data
+
+
+def step_up(amr, acr):
+    """The session's citizen has just proved another factor: record it as a new
+    authentication (OIDC ``auth_time``) with the stronger ``amr``/``acr``."""
+    data = current()
+    data.update(amr=amr, acr=acr, auth_time=int(time.time()))
+    _save(g.sso_secret, data)
     return data
 
 
@@ -60,6 +80,37 @@ def touch(client_id=None):
     if client_id and client_id not in data["clients"]:
         data["clients"].append(client_id)
     _save(g.sso_secret, data)
+
+
+def list_for(user_id):
+    """The citizen's live sessions as (sid, data, is_this_browser), newest first."""
+    mine = current()
+    now = time.time()
+    idle = current_app.config["SSO_SESSION_IDLE_TTL"]
+    found = []
+    for digest in store().get(_index(user_id)) or []:
+        data = store().get("sso:" + digest)
+        if data and data["expires_at"] > now and data["last_seen"] + idle > now:
+            found.append((data["sid"], data, bool(mine and mine["sid"] == data["sid"])))
+    return sorted(found, key=lambda item: item[1]["last_seen"], reverse=True)
+
+
+def end_for(user_id, sid=None, keep_current=False):
+    """End one of the citizen's sessions (by ``sid``) or all of them (optionally not this
+    browser's). Returns how many ended."""
+    mine = current()
+    ended = 0
+    for digest in list(store().get(_index(user_id)) or []):
+        data = store().get("sso:" + digest)
+        if data is None or (sid and data["sid"] != sid):
+            continue
+        if keep_current and mine and data["sid"] == mine["sid"]:
+            continue
+        store().delete("sso:" + digest)
+        ended += 1
+        if mine and data["sid"] == mine["sid"]:
+            g.sso, g.sso_clear_cookie = None, True
+    return ended
 
 
 def end():

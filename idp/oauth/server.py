@@ -18,6 +18,7 @@ from joserfc.jwk import KeySet
 from clients.jwks import client_jwks
 from clients.service import get_client
 from idp.accounts.models import User
+from idp.accounts.signals import consent_revoked
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.checks import AuthorizationChecks
@@ -205,6 +206,7 @@ def create_server(app):
     server.register_endpoint(RevocationEndpoint)
     server.register_extension(Issuer())
     app.extensions["idp.authorization"] = server
+    consent_revoked.connect(tokens.revoke_grants, sender=app)
     return server
 
 

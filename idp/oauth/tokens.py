@@ -201,3 +201,11 @@ def claim_refresh_token(row):
     ).rowcount
     db.session.commit()
     return done == 1
+
+
+def revoke_grants(sender, user_id, client_id, **_extra):
+    """The citizen withdrew a platform's consent: its refresh and access tokens stop."""
+    families = {row.family_id for row in OAuthToken.query.filter_by(
+        user_id=user_id, client_id=client_id, revoked_at=None)}
+    for family in families:
+        revoke_family(family)

@@ -7,6 +7,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError
 from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import InteractionRequiredError
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Blueprint
 from flask import current_app
@@ -19,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from idp import interaction
+from idp.accounts import assurance
 from idp.accounts import sessions
 from idp.accounts.models import Consent
 from idp.accounts.models import User
@@ -33,6 +35,13 @@ from idp.oauth.server import StoredRequest
 from idp.oauth.server import authorization_server
 
 bp = Blueprint("oauth", __name__)
+
+
+class UnmetAuthenticationRequirements(OAuth2Error):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the citizen could not
+    meet what the platform asked for (here: a second factor)."""
+
+    error = "unmet_authentication_requirements"
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -94,6 +103,8 @@ def _establish_login(params, record, client, redirect_uri):
     SSO session if it satisfies ``prompt`` and ``max_age``; else an interaction page."""
     prompts = set((params.get("prompt") or "").split())
     session = sessions.current()
+    if record and record.get("unmet"):
+        raise UnmetAuthenticationRequirements(redirect_uri=redirect_uri)
     if record and record.get("login"):
         if session is None or session["sid"] != record["login"]["sid"]:
             raise UserFacingError("invalid_request", _(
@@ -112,6 +123,15 @@ def _establish_login(params, record, client, redirect_uri):
         return _interaction(params, client, "login", record)
     if "select_account" in prompts and not (record and record.get("selected")):
         return _interaction(params, client, "select_account", record)
+    user = db.session.get(User, session["user_id"])
+    if user is not None and assurance.second_factor_needed(
+            user, session["amr"], require_mfa=client.require_mfa,
+            acr_values=(params.get("acr_values") or "").split()):
+        # step-up: the session stands, only the missing factor is asked for
+        if "none" in prompts:
+            raise InteractionRequiredError(redirect_uri=redirect_uri)
+        return _interaction(params, client, "mfa", record, pending={
+            "user_id": user.id, "amr": session["amr"], "step_up": True})
     return {k: session[k] for k in ("user_id", "auth_time", "amr", "acr", "sid")}
 
 
@@ -130,12 +150,14 @@ def _consent(params, record, user, client, login, redirect_uri):
     return _interaction(params, client, "consent", record, login=login)
 
 
-def _interaction(params, client, stage, record, login=None):
+def _interaction(params, client, stage, record, login=None, pending=None):
     if record is None:
         record = interaction.create(params, client.client_id, stage)
     record["stage"] = stage
     if login is not None:
         record["login"] = login
+    if pending is not None:
+        record["pending"] = pending
     interaction.save(record)
     return redirect(url_for("accounts.interaction_page", uid=record["uid"]), code=303)
 

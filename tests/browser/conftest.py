@@ -42,6 +42,22 @@ def live(database_url, tmp_path):
     server.shutdown()
 
 
+@pytest.fixture
+def live_localhost(database_url, tmp_path):
+    """Like ``live``, with the issuer at http://localhost:<port>: WebAuthn's RP ID is the
+    issuer's host, and Chromium refuses an IP address as an RP ID ("This is an invalid
+    domain") while it treats localhost as a secure context."""
+    url = database_url or f"sqlite:///{tmp_path / 'browser.db'}"
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    base = f"http://localhost:{server.server_port}"
+    app = make_app(url, ISSUER=base)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, base
+    server.shutdown()
+
+
 class _Callback(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         if self.path.startswith("/cb"):

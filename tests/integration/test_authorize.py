@@ -147,7 +147,9 @@ def test_disabled_account_cannot_log_in(app, rp, flow):
         User.query.one().status = "disabled"
         db.session.commit()
     page = flow.follow(flow.start(f.authorize_params(rp[0], _challenge())))
-    assert flow.login(page).status_code == 401
+    assert flow.login(page, password="wrong-password").status_code == 401  # no hint
+    r = flow.login(page)  # the right password learns why
+    assert r.status_code == 403 and "已被停用" in r.get_data(as_text=True)
 
 
 def test_login_form_follows_the_form_contract(rp, flow):
@@ -157,6 +159,7 @@ def test_login_form_follows_the_form_contract(rp, flow):
     assert 'autocomplete="username"' in html and 'value="13800138000"' in html
     assert 'autocomplete="current-password"' in html
     assert 'name="csrf_token"' in html
+    assert 'href="/register?next=/authorize?response_type%3Dcode' in html  # and back here
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
 

@@ -8,7 +8,9 @@ from idp import create_app
 GOOD = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
         "SECRET_KEY": "s" * 40,
         "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
-        "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+        "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/send",
+        "SMS_GATEWAY_SECRET": "g" * 40}
 
 
 def test_a_good_production_config_starts():
@@ -25,6 +27,9 @@ def test_a_good_production_config_starts():
     ({"ISSUER": "https://idp.gov.example/?x=1"}, "query"),
     ({"ISSUER": "idp.gov.example"}, "absolute"),
     ({"AUTHORIZATION_CODE_TTL": 3600}, "AUTHORIZATION_CODE_TTL"),
+    ({"SMS_SENDER": "outbox"}, "IDP_SMS_SENDER=http"),
+    ({"SMS_GATEWAY_URL": "http://sms.gov.example/send"}, "https"),
+    ({"SMS_GATEWAY_SECRET": "short"}, "IDP_SMS_GATEWAY_SECRET"),
 ])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ConfigError, match=message):

@@ -27,19 +27,20 @@ def test_hash_is_upgraded_when_parameters_change(database_url, tmp_path):
         f.user()
     stronger = make_app(url, fresh=False, ARGON2_MEMORY_COST=2048, ARGON2_TIME_COST=2)
     with stronger.app_context():
-        assert authenticate("13800138000", f.PASSWORD) is not None
+        assert authenticate("13800138000", f.PASSWORD).user is not None
         user = User.query.filter_by(phone="+8613800138000").one()
         assert "$m=2048,t=2,p=1$" in user.password_hash
 
 
 def test_failures_look_alike(app):
-    with app.app_context():
+    with app.test_request_context():
         f.user()
-        assert authenticate("13800138000", "wrong") is None
-        assert authenticate("13999999999", "wrong") is None
-        assert authenticate("", "") is None
-        assert authenticate("x" * 1000, "p") is None
+        assert authenticate("13800138000", "wrong").problem == "invalid"
+        assert authenticate("13999999999", "wrong").problem == "invalid"
+        assert authenticate("", "").problem == "invalid"
+        assert authenticate("x" * 1000, "p").problem == "invalid"
         user = User.query.one()
-        user.status = "locked"
+        user.status = "disabled"
         db.session.commit()
-        assert authenticate("13800138000", f.PASSWORD) is None
+        assert authenticate("13800138000", "wrong").problem == "invalid"
+        assert authenticate("13800138000", f.PASSWORD).problem == "disabled"

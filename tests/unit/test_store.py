@@ -2,6 +2,7 @@
 
 import os
 import time
+import uuid
 
 import fakeredis
 import pytest
@@ -18,8 +19,7 @@ def _backends():
     if url:
         def real():
             client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-            client.flushdb()
-            return RedisStore(client, prefix="t:")
+            return RedisStore(client, prefix=f"t-{uuid.uuid4().hex[:12]}:")
         yield pytest.param(real, id="redis")
 
 

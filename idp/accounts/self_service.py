@@ -1,0 +1,298 @@
+"""``/account``: the citizen's own pages — profile, password, second factors, recovery codes,
+sessions, connected platforms and recent security events.
+
+Every page needs the browser's SSO session; changes to credentials also need a recent login
+(``REAUTH_SECONDS``), otherwise the citizen logs in again first. Every change is audited.
+"""
+
+import time
+from datetime import UTC
+from datetime import datetime
+from functools import wraps
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import get_flashed_messages
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from clients.service import get_client
+from idp.accounts import password_policy
+from idp.accounts import sessions
+from idp.accounts.models import Consent
+from idp.accounts.models import User
+from idp.accounts.passwords import hash_password
+from idp.accounts.passwords import verify_password
+from idp.accounts.signals import consent_revoked
+from idp.accounts.views import login_for_account
+from idp.audit import service as audit
+from idp.extensions import db
+from mfa import recovery
+from mfa import totp
+from mfa import webauthn
+from mfa.models import Factor
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+#: Credential changes need a login at most this old (seconds).
+REAUTH_SECONDS = 10 * 60
+STRONG_KINDS = ("totp", "webauthn")
+
+
+def _user():
+    session = sessions.current()
+    user = db.session.get(User, session["user_id"]) if session else None
+    return session, (user if user is not None and user.is_active else None)
+
+
+def signed_in(fresh=False):
+    """View decorator: the citizen of this browser's session, else through the login pages;
+    with ``fresh``, a login within ``REAUTH_SECONDS``."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            session, user = _user()
+            back = request.path if request.method == "GET" else url_for("account.overview")
+            if user is None:
+                return login_for_account(back)
+            if fresh and time.time() - session["auth_time"] > REAUTH_SECONDS:
+                flash(_("For your security, log in again to make this change."))
+                return login_for_account(back)
+            return view(user, session, *args, **kwargs)
+        return wrapper
+    return decorate
+
+
+EVENT_LABELS = {
+    "login.success": lambda: _("Logged in"),
+    "login.failure": lambda: _("Failed login"),
+    "account.locked": lambda: _("Account locked"),
+    "account.registered": lambda: _("Account created"),
+    "mfa.success": lambda: _("Second factor used"),
+    "mfa.failure": lambda: _("Second factor failed"),
+    "mfa.factor.added": lambda: _("Second factor added"),
+    "mfa.factor.removed": lambda: _("Second factor removed"),
+    "mfa.factor.renamed": lambda: _("Second factor renamed"),
+    "mfa.recovery_code.used": lambda: _("Recovery code used"),
+    "password.changed": lambda: _("Password changed"),
+    "password.change": lambda: _("Password change refused"),
+    "profile.updated": lambda: _("Profile changed"),
+    "session.ended": lambda: _("Signed out elsewhere"),
+    "consent.revoked": lambda: _("Platform access withdrawn"),
+    "logout": lambda: _("Logged out"),
+}
+
+
+@bp.app_template_global()
+def event_label(action):
+    label = EVENT_LABELS.get(action)
+    return label() if label else action
+
+
+@bp.app_template_filter("datetime")
+def _datetime(timestamp):
+    return format_datetime(datetime.fromtimestamp(timestamp, UTC), "short")
+
+
+def _page(template, status=200, **context):
+    return render_template(template, messages=get_flashed_messages(), **context), status, {
+        "Cache-Control": "no-store"}
+
+
+def _done(message):
+    flash(message)
+    return redirect(url_for("account.overview"), code=303)
+
+
+@bp.route("")
+@signed_in()
+def overview(user, session):
+    factors = Factor.query.filter_by(user_id=user.id, confirmed=True).order_by(Factor.id).all()
+    platforms = []
+    for consent in Consent.query.filter_by(user_id=user.id).order_by(Consent.granted_at.desc()):
+        client = get_client(consent.client_id)
+        platforms.append((consent, client.name if client else consent.client_id))
+    return _page("account/overview.html", user=user, factors=factors,
+                 recovery_left=recovery.remaining(user),
+                 sessions=sessions.list_for(user.id), platforms=platforms,
+                 events=audit.events_of(user.id, limit=20))
+
+
+@bp.route("/profile", methods=["POST"])
+@signed_in()
+def profile(user, session):
+    name = " ".join(request.form.get("name", "").split())[:100] or None
+    before = user.name
+    user.name = name
+    db.session.commit()
+    audit.record("profile.updated", user_id=user.id, detail={"before": {"name": before},
+                                                              "after": {"name": name}})
+    return _done(_("Your profile was saved."))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in(fresh=True)
+def password(user, session):
+    if request.method == "GET":
+        return _page("account/password.html", user=user)
+    ok, _unused = verify_password(user.password_hash, request.form.get("current", ""))
+    new = request.form.get("new", "")
+    error = None
+    if not ok:
+        error = _("The current password is not correct.")
+    elif new != request.form.get("confirm", ""):
+        error = _("The two passwords do not match.")
+    else:
+        error = password_policy.problem(new, user.phone)
+    if error:
+        audit.record("password.change", "failure", user_id=user.id)
+        return _page("account/password.html", status=400, user=user, error=error)
+    user.password_hash = hash_password(new)
+    db.session.commit()
+    ended = sessions.end_for(user.id, keep_current=True)
+    audit.record("password.changed", user_id=user.id, detail={"other_sessions_ended": ended})
+    return _done(_("Your password was changed. Other devices were signed out."))
+
+
+@bp.route("/totp", methods=["GET", "POST"])
+@signed_in(fresh=True)
+def totp_enrol(user, session):
+    if request.method == "GET":
+        factor, _uri, qr_svg, secret_text = totp.begin_enrolment(
+            user, request.args.get("name") or _("Authenticator app"))
+        return _page("account/totp.html", factor=factor, qr_svg=qr_svg,
+                     secret_text=secret_text)
+    factor = db.session.get(Factor, request.form.get("factor_id", type=int) or 0)
+    if factor is None or factor.user_id != user.id or factor.kind != "totp" or factor.confirmed:
+        return _done(_("That enrolment has expired. Start again."))
+    if not totp.confirm(factor, request.form.get("code", "")):
+        return _page("account/totp.html", status=400, factor=factor, qr_svg=None,
+                     secret_text=None, error=_(
+                         "The code is not correct. Check the time on your phone and try the "
+                         "next code."))
+    audit.record("mfa.factor.added", user_id=user.id, detail={"kind": "totp",
+                                                               "factor_id": factor.id})
+    return _done(_("Your authenticator app is set up."))
+
+
+def _relying_party():
+    from idp.accounts.second_factor import relying_party
+
+    return relying_party()
+
+
+@bp.route("/passkeys/options", methods=["POST"])
+@signed_in(fresh=True)
+def passkey_options(user, session):
+    rp_id, _origin = _relying_party()
+    options, state_id = webauthn.registration_options(user, rp_id, _("Unified Identity "
+                                                                      "Authentication"))
+    return current_app.response_class(options, mimetype="application/json", headers={
+        "Cache-Control": "no-store", "X-State": state_id})
+
+
+@bp.route("/passkeys", methods=["POST"])
+@signed_in(fresh=True)
+def passkey_add(user, session):
+    rp_id, origin = _relying_party()
+    try:
+        factor = webauthn.finish_registration(
+            user, request.headers.get("X-State", ""), request.get_data(as_text=True), origin,
+            request.args.get("name") or _("Passkey"))
+    except webauthn.WebAuthnError as exc:
+        audit.record("mfa.factor.add", "failure", user_id=user.id,
+                     detail={"kind": "webauthn", "reason": exc.code})
+        return jsonify(error=exc.code, message=_("The passkey could not be added.")), 400
+    audit.record("mfa.factor.added", user_id=user.id, detail={"kind": "webauthn",
+                                                               "factor_id": factor.id})
+    flash(_("Your passkey was added."))
+    return jsonify(redirect=url_for("account.overview"))
+
+
+def _own_factor(user, factor_id):
+    factor = db.session.get(Factor, factor_id)
+    return factor if factor is not None and factor.user_id == user.id else None
+
+
+@bp.route("/factors/<int:factor_id>/rename", methods=["POST"])
+@signed_in()
+def factor_rename(user, session, factor_id):
+    factor = _own_factor(user, factor_id)
+    name = " ".join(request.form.get("name", "").split())[:64]
+    if factor is None or not name:
+        return _done(_("Nothing was changed."))
+    factor.name = name
+    db.session.commit()
+    audit.record("mfa.factor.renamed", user_id=user.id, detail={"factor_id": factor.id})
+    return _done(_("The name was saved."))
+
+
+@bp.route("/factors/<int:factor_id>/delete", methods=["POST"])
+@signed_in(fresh=True)
+def factor_delete(user, session, factor_id):
+    factor = _own_factor(user, factor_id)
+    if factor is None:
+        return _done(_("Nothing was changed."))
+    strong = Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
+                                 Factor.kind.in_(STRONG_KINDS)).count()
+    if strong == 1 and request.form.get("confirm") != "yes":
+        return _page("account/confirm_delete.html", factor=factor)
+    db.session.delete(factor)
+    db.session.commit()
+    audit.record("mfa.factor.removed", user_id=user.id, detail={"kind": factor.kind,
+                                                                 "factor_id": factor_id})
+    return _done(_("The factor was removed."))
+
+
+@bp.route("/recovery-codes", methods=["POST"])
+@signed_in(fresh=True)
+def recovery_codes(user, session):
+    codes = recovery.generate(user)
+    return _page("account/recovery_codes.html", codes=codes)
+
+
+@bp.route("/sessions/<sid>/end", methods=["POST"])
+@signed_in()
+def session_end(user, session, sid):
+    ended = sessions.end_for(user.id, sid=sid)
+    audit.record("session.ended", user_id=user.id, detail={"count": ended})
+    if sessions.current() is None:
+        return redirect(url_for("account.overview"), code=303)
+    return _done(_("The session was signed out."))
+
+
+@bp.route("/sessions/end-others", methods=["POST"])
+@signed_in()
+def sessions_end_others(user, session):
+    ended = sessions.end_for(user.id, keep_current=True)
+    audit.record("session.ended", user_id=user.id, detail={"count": ended, "others": True})
+    return _done(_("Your other sessions were signed out."))
+
+
+@bp.route("/platforms/<client_id>/revoke", methods=["POST"])
+@signed_in()
+def platform_revoke(user, session, client_id):
+    consent = Consent.query.filter_by(user_id=user.id, client_id=client_id).first()
+    if consent is None:
+        return _done(_("Nothing was changed."))
+    db.session.delete(consent)
+    db.session.commit()
+    consent_revoked.send(current_app._get_current_object(), user_id=user.id,
+                         client_id=client_id)
+    audit.record("consent.revoked", user_id=user.id, detail={"client_id": client_id})
+    return _done(_("The platform's access was withdrawn."))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session, user = _user()
+    sessions.end()
+    if user is not None:
+        audit.record("logout", user_id=user.id)
+    return render_template("oauth/logged_out.html")

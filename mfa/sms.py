@@ -1,0 +1,295 @@
+"""One-time codes by text message: senders behind one interface, codes, and their rate limits.
+
+Senders (config ``SMS_SENDER``):
+
+* ``outbox`` (development and testing): keeps the last messages in the shared store, where
+  ``/dev/sms-outbox`` and ``idp sms outbox`` show them. Refused in production.
+* ``http``: one signed JSON POST to the operator's SMS gateway (``SMS_GATEWAY_URL``), with
+  ``X-Signature: sha256=<hex HMAC-SHA256 of the body keyed with SMS_GATEWAY_SECRET>`` and
+  ``X-Timestamp``. One attempt only: a failed send raises ``SmsDeliveryError`` and the person
+  asks again (within the rate limits) instead of the app retrying into a struggling gateway.
+
+Codes: 6 random digits, kept in the store only as an HMAC bound to purpose and phone number,
+single use (taken with ``pop``), ``SMS_CODE_MAX_ATTEMPTS`` wrong tries and the code is dead.
+Rate limits count in the store, so every worker and node shares them.
+
+Nothing here is shown to people: callers turn the typed errors into translated messages.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import math
+import secrets
+import ssl
+import time
+import uuid
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
+from idp.store import store
+
+log = logging.getLogger(__name__)
+
+OUTBOX_KEY = "sms:outbox"
+CODE_DIGITS = 6
+
+#: Message texts per language. Operators register fixed templates with the carriers, so these
+#: are not gettext messages: ``template`` and ``params`` go to the gateway alongside the text.
+TEMPLATES = {
+    "verification_code": {
+        "zh": "【统一身份认证】您的验证码是{code}，{minutes}分钟内有效。请勿告诉他人。",
+        "en": "[Unified Identity Authentication] Your verification code is {code}. It is valid "
+              "for {minutes} minutes. Do not share it with anyone.",
+    },
+}
+
+
+class SmsError(Exception):
+    """Base of the errors of this module."""
+
+
+class SmsDeliveryError(SmsError):
+    """The message could not be handed to the gateway (refused, unreachable, too slow)."""
+
+
+class SmsRateLimited(SmsError):
+    """Too many codes for this number or from this address; ``retry_after`` in seconds."""
+
+    def __init__(self, retry_after, scope):
+        super().__init__(f"SMS rate limit ({scope}); retry after {retry_after} s")
+        self.retry_after = max(1, int(retry_after))
+        self.scope = scope
+
+
+@dataclass
+class SmsMessage:
+    to: str
+    text: str
+    template: str
+    params: dict = field(default_factory=dict)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class SmsSender(Protocol):
+    def send(self, message: SmsMessage) -> None:
+        """Hand the message over for delivery, or raise ``SmsDeliveryError``."""
+
+
+def mask(phone: str) -> str:
+    """``+8613800138000`` -> ``+86138****8000``: enough to tell numbers apart in logs."""
+    if len(phone) < 9:
+        return "****"
+    return phone[:-8] + "****" + phone[-4:]
+
+
+class OutboxSender:
+    """Development: the last ``SMS_OUTBOX_SIZE`` messages under one store key, newest first."""
+
+    def __init__(self, size=50, ttl=3600):
+        self.size = size
+        self.ttl = ttl
+
+    def send(self, message):
+        entry = asdict(message)
+        entry["at"] = int(time.time())
+        messages = [entry] + (store().get(OUTBOX_KEY) or [])
+        store().set(OUTBOX_KEY, messages[: self.size], self.ttl)
+        log.info("SMS to %s queued in the development outbox", mask(message.to))
+
+
+def outbox():
+    """The development outbox, newest first."""
+    return store().get(OUTBOX_KEY) or []
+
+
+class HttpGatewaySender:
+    """One signed JSON POST per message. ``http.client`` rather than ``urllib`` so that the
+    connect and read timeouts are separate (urllib has one timeout for both) and so that no
+    ``*_proxy`` environment variable silently reroutes codes."""
+
+    def __init__(self, url, secret, connect_timeout=2.0, read_timeout=5.0):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("SMS_GATEWAY_URL must be an absolute http(s) URL")
+        self.url = url
+        self.parts = parts
+        self.secret = secret.encode() if isinstance(secret, str) else secret
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
+
+    def body_of(self, message):
+        return json.dumps({"to": message.to, "text": message.text, "template": message.template,
+                           "params": message.params, "request_id": message.request_id},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+
+    def send(self, message):
+        body = self.body_of(message)
+        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "X-Signature": f"sha256={signature}", "X-Timestamp": str(int(time.time())),
+                   "X-Request-Id": message.request_id, "User-Agent": "gov-idp-sms/1"}
+        path = self.parts.path or "/"
+        if self.parts.query:
+            path += "?" + self.parts.query
+        if self.parts.scheme == "https":
+            conn = http.client.HTTPSConnection(self.parts.hostname, self.parts.port,
+                                               timeout=self.connect_timeout,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(self.parts.hostname, self.parts.port,
+                                              timeout=self.connect_timeout)
+        try:
+            conn.connect()
+            conn.sock.settimeout(self.read_timeout)
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read(64 * 1024)
+            status = response.status
+        except TimeoutError as exc:
+            log.warning("SMS gateway timed out for %s (request %s)", mask(message.to),
+                        message.request_id)
+            raise SmsDeliveryError("the SMS gateway did not answer in time") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            log.warning("SMS gateway unreachable for %s (request %s): %s", mask(message.to),
+                        message.request_id, type(exc).__name__)
+            raise SmsDeliveryError(f"the SMS gateway is unreachable ({type(exc).__name__})") \
+                from exc
+        finally:
+            conn.close()
+        if not 200 <= status < 300:
+            log.warning("SMS gateway answered %s for %s (request %s)", status, mask(message.to),
+                        message.request_id)
+            raise SmsDeliveryError(f"the SMS gateway answered {status}")
+        log.info("SMS to %s handed to the gateway (request %s)", mask(message.to),
+                 message.request_id)
+
+
+def sender() -> SmsSender:
+    """The sender configured by ``SMS_SENDER``."""
+    cfg = current_app.config
+    kind = cfg["SMS_SENDER"]
+    if kind == "http":
+        return HttpGatewaySender(cfg["SMS_GATEWAY_URL"], cfg["SMS_GATEWAY_SECRET"],
+                                 cfg["SMS_GATEWAY_CONNECT_TIMEOUT"],
+                                 cfg["SMS_GATEWAY_READ_TIMEOUT"])
+    if kind == "outbox":
+        return OutboxSender(int(cfg["SMS_OUTBOX_SIZE"]), int(cfg["SMS_OUTBOX_TTL"]))
+    raise SmsDeliveryError(f"unknown SMS_SENDER {kind!r}")
+
+
+# --- Codes -------------------------------------------------------------------------------------
+
+def _phone_key(phone):
+    # numbers are personal data: the store sees them only hashed
+    return hashlib.sha256(phone.encode()).hexdigest()[:32]
+
+
+def _code_key(phone, purpose):
+    return f"sms:code:{purpose}:{_phone_key(phone)}"
+
+
+def _digest(phone, purpose, code):
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _client_ip():
+    return (request.remote_addr if has_request_context() else None) or "-"
+
+
+def _check_rate(phone, ip):
+    """Count this send against the per-number and per-address limits, or raise."""
+    cfg = current_app.config
+    s = store()
+    cool_key = f"sms:cool:{_phone_key(phone)}"
+    interval = int(cfg["SMS_PHONE_INTERVAL"])
+    if interval > 0 and not s.add(cool_key, time.time() + interval, interval):
+        until = s.get(cool_key)
+        raise SmsRateLimited(math.ceil(until - time.time()) if until else 1, "phone_interval")
+    try:
+        ip_key = f"sms:ip:{hashlib.sha256(ip.encode()).hexdigest()[:32]}"
+        if s.incr(ip_key, 3600) > int(cfg["SMS_IP_PER_HOUR"]):
+            raise SmsRateLimited(s.ttl(ip_key) or 1, "ip_hour")
+        hour_key = f"sms:hour:{_phone_key(phone)}"
+        if s.incr(hour_key, 3600) > int(cfg["SMS_PHONE_PER_HOUR"]):
+            raise SmsRateLimited(s.ttl(hour_key) or 1, "phone_hour")
+    except SmsRateLimited:
+        # nothing is sent: do not also hold the number back for the short interval
+        s.delete(cool_key)
+        raise
+
+
+def _language(locale):
+    if locale is None and has_request_context():
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    return "en" if locale is not None and str(locale).lower().startswith("en") else "zh"
+
+
+def send_code(phone: str, purpose: str, locale=None) -> None:
+    """Send a fresh code for ``purpose`` to ``phone`` (E.164), replacing any earlier one.
+
+    Raises ``SmsRateLimited`` or ``SmsDeliveryError``; on either no code is left behind."""
+    cfg = current_app.config
+    _check_rate(phone, _client_ip())
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    ttl = int(cfg["SMS_CODE_TTL"])
+    key = _code_key(phone, purpose)
+    store().set(key, {"digest": _digest(phone, purpose, code), "tries": 0,
+                      "expires_at": int(time.time()) + ttl}, ttl)
+    params = {"code": code, "minutes": max(1, ttl // 60)}
+    text = TEMPLATES["verification_code"][_language(locale)].format(**params)
+    try:
+        sender().send(SmsMessage(to=phone, text=text, template="verification_code",
+                                 params=params))
+    except SmsDeliveryError:
+        store().delete(key)
+        raise
+
+
+def verify_code(phone: str, purpose: str, code: str) -> bool:
+    """True once for the right code; a wrong code counts a try, and after
+    ``SMS_CODE_MAX_ATTEMPTS`` wrong tries the code is dead.
+
+    The entry is taken out of the store while it is checked, so concurrent guesses cannot
+    share one try, and a right code cannot be used twice."""
+    key = _code_key(phone, purpose)
+    entry = store().pop(key)
+    if entry is None:
+        return False
+    left = entry["expires_at"] - int(time.time())
+    if left <= 0:
+        return False
+    code = (code or "").strip()
+    if hmac.compare_digest(entry["digest"], _digest(phone, purpose, code)):
+        return True
+    entry["tries"] += 1
+    if entry["tries"] < int(current_app.config["SMS_CODE_MAX_ATTEMPTS"]) and left > 0:
+        # put it back unless a new code has replaced it meanwhile
+        store().add(key, entry, left)
+    return False
+
+
+class SmsCode:
+    """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
+    verified number. Not listed in ``mfa.base.plugins`` yet: a text message is the weakest
+    second factor (SIM swap, interception) and the login flow decides whether to offer it."""
+
+    kind = "sms"
+
+    def amr(self, factor=None):
+        return ["sms"]
+
+    def available_for(self, user) -> bool:
+        return bool(user.phone and user.phone_verified)

@@ -1,0 +1,59 @@
+// Passkey / security-key step: asks the server for options, lets the browser talk to the
+// authenticator, and posts the result (PublicKeyCredential JSON) back. No inline script, so
+// the page's Content-Security-Policy can forbid them.
+(function () {
+  "use strict";
+  var form = document.getElementById("webauthn-form");
+  if (!form || !window.PublicKeyCredential) { if (form) { form.hidden = true; } return; }
+  var errorBox = document.getElementById("webauthn-error");
+  var csrf = form.querySelector("input[name=csrf_token]").value;
+
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out.buffer;
+  }
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function post(url, body, type) {
+    return fetch(url, {method: "POST", credentials: "same-origin", body: body,
+                       headers: {"Content-Type": type, "X-CSRFToken": csrf}});
+  }
+  function fail(message) { errorBox.textContent = message; errorBox.hidden = false; }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    post(form.dataset.options, "", "application/json").then(function (r) { return r.json(); })
+      .then(function (options) {
+        options.challenge = b64urlToBuf(options.challenge);
+        (options.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+        return navigator.credentials.get({publicKey: options});
+      })
+      .then(function (cred) {
+        var r = cred.response;
+        var body = JSON.stringify({
+          id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
+          authenticatorAttachment: cred.authenticatorAttachment || null,
+          clientExtensionResults: cred.getClientExtensionResults(),
+          response: {
+            clientDataJSON: bufToB64url(r.clientDataJSON),
+            authenticatorData: bufToB64url(r.authenticatorData),
+            signature: bufToB64url(r.signature),
+            userHandle: r.userHandle ? bufToB64url(r.userHandle) : null
+          }
+        });
+        return post(form.action, body, "application/json");
+      })
+      .then(function (r) { return r.json(); })
+      .then(function (result) {
+        if (result.redirect) { window.location.assign(result.redirect); }
+        else { fail(result.message || result.error); }
+      })
+      .catch(function (err) { fail(err && err.message ? err.message : String(err)); });
+  });
+}());
