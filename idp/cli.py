@@ -67,6 +67,21 @@ def users_create(phone, password, name, email, username, id_number, as_json):
     _emit({"id": user.id, "uuid": user.uuid, "phone": user.phone, "name": user.name}, as_json)
 
 
+@users.command("unlock")
+@click.option("--phone", required=True)
+@with_appcontext
+def users_unlock(phone):
+    """Unlock an account locked after failed logins (or re-enable a disabled one)."""
+    from idp.accounts.service import AccountError
+    from idp.accounts.service import unlock
+
+    try:
+        user = unlock(phone)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"unlocked {user.phone}")
+
+
 @clients.command("create")
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True)

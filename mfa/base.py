@@ -3,8 +3,8 @@
 A second factor is a plugin (after flask-security's ``tf_plugin.py``): it names its ``kind``,
 says whether a user can use it now and which RFC 8176 ``amr`` values a successful use adds to
 the ID token. Enrolment and verification differ too much between factors (a code, a WebAuthn
-ceremony) to share one signature; each module documents its own. Adding a factor (``mfa/sms.py``
-with ``amr`` ``["sms"]``) means writing its plugin class and listing it in :func:`plugins`.
+ceremony) to share one signature; each module documents its own. Adding a factor means
+writing its plugin class and listing it in :func:`plugins`.
 """
 
 from typing import Protocol
@@ -28,10 +28,11 @@ def plugins() -> tuple[SecondFactor, ...]:
     """Every second factor, in the order they are offered to a user."""
     # imported here: each plugin module imports this one
     from mfa.recovery import RecoveryCodes
+    from mfa.sms import SmsCode
     from mfa.totp import Totp
     from mfa.webauthn import WebAuthn
 
-    return (WebAuthn(), Totp(), RecoveryCodes())
+    return (WebAuthn(), Totp(), SmsCode(), RecoveryCodes())
 
 
 def plugin(kind: str) -> SecondFactor:

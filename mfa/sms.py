@@ -37,6 +37,7 @@ from flask import has_request_context
 from flask import request
 
 from idp.store import store
+from mfa.models import Factor
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +284,9 @@ def verify_code(phone: str, purpose: str, code: str) -> bool:
 
 class SmsCode:
     """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
-    verified number. Not listed in ``mfa.base.plugins`` yet: a text message is the weakest
-    second factor (SIM swap, interception) and the login flow decides whether to offer it."""
+    verified number. A text message is the weakest second factor (SIM swap, interception), so
+    it is offered only to citizens who have no authenticator app or passkey: it lets them meet
+    a platform's MFA policy, and never downgrades someone who has a stronger factor."""
 
     kind = "sms"
 
@@ -292,4 +294,7 @@ class SmsCode:
         return ["sms"]
 
     def available_for(self, user) -> bool:
-        return bool(user.phone and user.phone_verified)
+        if not (user.phone and user.phone_verified):
+            return False
+        return not Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
+                                       Factor.kind.in_(("totp", "webauthn"))).first()

@@ -13,6 +13,7 @@ from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp import interaction
@@ -21,6 +22,7 @@ from idp.accounts.models import User
 from idp.accounts.views import bp
 from idp.accounts.views import finish_login
 from idp.accounts.views import load_interaction
+from idp.accounts.views import render_page
 from idp.accounts.views import second_factor_page
 from idp.audit import service as audit
 from idp.errors import UserFacingError
@@ -28,10 +30,12 @@ from idp.extensions import db
 from idp.extensions import limiter
 from mfa import base as mfa
 from mfa import recovery
+from mfa import sms
 from mfa import totp
 from mfa import webauthn
 
 MAX_TRIES = 5
+SMS_PURPOSE = "login-mfa"
 
 
 def _pending(uid):
@@ -68,6 +72,36 @@ def _succeeded(record, user, plugin, factor=None):
     return finish_login(record, user, amr)
 
 
+@bp.route("/interaction/<uid>/mfa/sms/send", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+def sms_send(uid):
+    record, client, user = _pending(uid)
+    if not mfa.plugin("sms").available_for(user):
+        return second_factor_page(record, client, user, status=400)
+    try:
+        sms.send_code(user.phone, SMS_PURPOSE, str(get_locale()))
+    except sms.SmsRateLimited as exc:
+        return second_factor_page(record, client, user, status=429, error=_(
+            "A code was sent a moment ago. Wait %(seconds)s seconds before asking for "
+            "another one.", seconds=exc.retry_after))
+    except sms.SmsDeliveryError:
+        return second_factor_page(record, client, user, status=503, error=_(
+            "We could not send the text message just now. Try again in a few minutes."))
+    record["sms_sent"] = True
+    interaction.save(record)
+    return second_factor_page(record, client, user)
+
+
+@bp.route("/interaction/<uid>/mfa/sms", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+def sms_step(uid):
+    record, client, user = _pending(uid)
+    if not mfa.plugin("sms").available_for(user) or not sms.verify_code(
+            user.phone, SMS_PURPOSE, request.form.get("code", "")):
+        return _failed(record, client, user, "sms")
+    return _succeeded(record, user, mfa.plugin("sms"))
+
+
 @bp.route("/interaction/<uid>/mfa/totp", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 def totp_step(uid):
@@ -84,8 +118,10 @@ def recovery_step(uid):
     record, client, user = _pending(uid)
     if not recovery.use(user, request.form.get("code", "")):
         return _failed(record, client, user, "recovery")
-    record["recovery_used"] = True
-    return _succeeded(record, user, mfa.plugin("recovery"))
+    resume = _succeeded(record, user, mfa.plugin("recovery"))
+    # a recovery code stands in for a lost or missing factor: say so before going on
+    return render_page("accounts/recovery_used.html", record, client,
+                       remaining=recovery.remaining(user), resume=resume.headers["Location"])
 
 
 @bp.route("/interaction/<uid>/mfa/webauthn/options", methods=["POST"])

@@ -55,6 +55,18 @@ def create_user(*, phone, password, name=None, email=None, username=None):
     return user
 
 
+def unlock(phone, actor="operator"):
+    """An administrator's unlock: the account may log in again, its failure count cleared."""
+    user = User.query.filter_by(phone=normalise_phone(phone)).first()
+    if user is None:
+        raise AccountError(f"no account with phone {phone}")
+    before = user.status
+    user.status, user.locked_until, user.lock_reason, user.failed_logins = "active", None, None, 0
+    db.session.commit()
+    audit.record("account.unlocked", user_id=user.id, actor=actor, detail={"before": before})
+    return user
+
+
 def find_by_identifier(identifier: str):
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 254:

@@ -20,6 +20,7 @@ from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.extensions import limiter
 from mfa import base as mfa
+from mfa.sms import mask as sms_mask
 
 bp = Blueprint("accounts", __name__)
 
@@ -99,7 +100,7 @@ def second_factor_page(record, client, user, error=None, status=200):
     if not kinds:
         return render_page("accounts/mfa_unavailable.html", record, client, status=status)
     return render_page("accounts/mfa.html", record, client, status=status, kinds=kinds,
-                       error=error)
+                       error=error, masked_phone=sms_mask(user.phone))
 
 
 def _login_page(record, client, error=None, username=None, status=200):

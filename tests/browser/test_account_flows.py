@@ -220,7 +220,11 @@ def test_platform_requiring_mfa_and_a_citizen_without_a_factor(live, relying_par
     callback, seen = relying_party
     bounded(page)
     with app.app_context():
-        f.user()
+        user = f.user()
+        user.phone_verified = False  # no app, no passkey, not even a number to text a code to
+        from idp.extensions import db
+
+        db.session.commit()
         strict = f.rp(name="税务服务平台", redirect_uris=(callback,), require_mfa=True)
 
     _verifier, params = go_authorize(page, base, strict[0], callback, state="s-unmet")

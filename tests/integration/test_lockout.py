@@ -85,3 +85,19 @@ def test_counters_are_shared_between_app_instances(app, database_url, tmp_path):
     assert statuses == [401, 401, 401, 429]
     with two.app_context():
         assert db.session.execute(db.select(User)).scalar_one().failed_logins == 3
+
+
+def test_an_operator_unlocks_an_account(app):
+    with app.app_context():
+        user = f.user()
+        user.status, user.locked_until, user.failed_logins = "locked", 2_000_000_000, 10
+        db.session.commit()
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["users", "unlock", "--phone", "13800138000"])
+    assert r.exit_code == 0 and "unlocked +8613800138000" in r.output
+    with app.app_context():
+        user = User.query.one()
+        assert user.status == "active" and user.failed_logins == 0
+        assert AuditEvent.query.filter_by(action="account.unlocked").count() == 1
+    r = runner.invoke(args=["users", "unlock", "--phone", "13900000000"])
+    assert r.exit_code != 0 and "no account" in r.output

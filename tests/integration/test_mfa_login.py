@@ -114,7 +114,8 @@ def test_recovery_code_instead_of_the_app(app, rp, client):
     flow = f.Flow(client)
     verifier, page = start(flow, rp)
     page = submit(flow, flow.login(page), "/mfa/recovery", code=codes[0])
-    page = flow.consent(page)
+    resume = re.search(r'<a href="(/authorize/resume/[^"]+)"', page.get_data(as_text=True))
+    page = flow.consent(flow.follow(flow.get(resume.group(1))))
     claims = f.claims_of(app, tokens(client, rp, f.query(page.headers["Location"])["code"],
                                      verifier)["id_token"]).claims
     assert "mfa" in claims["amr"]
@@ -163,8 +164,11 @@ def test_prompt_none_cannot_step_up(app, rp, client):
 
 
 def test_platform_requiring_mfa_and_a_citizen_without_a_factor(app, rp, client):
+    from idp.accounts.models import User
+
     with app.app_context():
         Client.query.one().require_mfa = True
+        User.query.one().phone_verified = False  # not even a number to text a code to
         db.session.commit()
     flow = f.Flow(client)
     _v, page = start(flow, rp, state="s-unmet")
@@ -204,3 +208,47 @@ def test_passkey_as_second_factor(app, rp, client):
     claims = f.claims_of(app, tokens(client, rp, f.query(page.headers["Location"])["code"],
                                      verifier)["id_token"]).claims
     assert claims["amr"] == ["pwd", "hwk", "mfa"]
+
+
+def test_sms_code_meets_a_platforms_mfa_policy(app, rp, client):
+    from mfa.sms import outbox
+
+    with app.app_context():
+        Client.query.one().require_mfa = True
+        db.session.commit()
+    flow = f.Flow(client)
+    verifier, page = start(flow, rp)
+    page = flow.login(page)
+    assert "+86138****8000" in page.get_data(as_text=True)
+    page = submit(flow, page, "/mfa/sms/send")
+    assert page.status_code == 200 and 'name="code"' in page.get_data(as_text=True)
+    with app.app_context():
+        text = outbox()[0]["text"]
+    code = re.search(r"(\d{6})", text).group(1)
+    assert submit(flow, page, "/mfa/sms", code="000000").status_code == 401
+    page = flow.consent(submit(flow, page, "/mfa/sms", code=code))
+    claims = f.claims_of(app, tokens(client, rp, f.query(page.headers["Location"])["code"],
+                                     verifier)["id_token"]).claims
+    assert claims["amr"] == ["pwd", "sms", "mfa"]
+
+
+def test_sms_is_not_offered_to_someone_with_an_app(app, rp, client):
+    enrol_totp(app)
+    flow = f.Flow(client)
+    _v, page = start(flow, rp)
+    assert "/mfa/sms" not in flow.login(page).get_data(as_text=True)
+
+
+def test_recovery_code_login_says_to_review_factors(app, rp, client):
+    enrol_totp(app)
+    from idp.accounts.models import User
+
+    with app.app_context():
+        codes = recovery.generate(User.query.one())
+    flow = f.Flow(client)
+    _v, page = start(flow, rp)
+    page = submit(flow, flow.login(page), "/mfa/recovery", code=codes[1])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "/account" in html and "9" in html
+    resume = re.search(r'<a href="(/authorize/resume/[^"]+)"', html).group(1)
+    assert 'name="decision"' in flow.follow(flow.get(resume)).get_data(as_text=True)

@@ -34,7 +34,7 @@ def test_generate_shows_ten_codes_once_and_keeps_hashes(app, user):
     assert len(stored) == 10 and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in stored)
     assert not {c.replace("-", "") for c in codes} & set(stored)
     assert recovery.remaining(user) == 10
-    assert [p.kind for p in factors_for(user)] == ["recovery"]
+    assert [p.kind for p in factors_for(user)] == ["sms", "recovery"]  # sms: no app yet
     assert plugin("recovery").amr(None) == ["otp"]
     assert _events("mfa.recovery_codes.generated") == ["success"]
 
@@ -91,5 +91,5 @@ def test_wrong_format_is_refused_without_an_audit_event(app, user, bad):
 
 def test_without_codes_nothing_is_available(app, user):
     assert recovery.remaining(user) == 0
-    assert factors_for(user) == []
+    assert [p.kind for p in factors_for(user)] == ["sms"]  # only the text message
     assert not recovery.use(user, "abcd-efgh-jk")

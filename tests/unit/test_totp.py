@@ -113,7 +113,7 @@ def test_unconfirmed_factor_is_not_usable(app, user):
     app_side = pyotp.TOTP(secret_text.replace(" ", ""))
     with freeze_time(START) as frozen:
         assert totp.verify(user, app_side.now()) is None
-        assert factors_for(user) == []
+        assert [p.kind for p in factors_for(user)] == ["sms"]  # only the text message
         assert not totp.confirm(factor, _wrong(app_side.now()))
         assert totp.confirm(factor, app_side.now())
         # the confirming code is spent; confirming twice is refused
