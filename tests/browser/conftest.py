@@ -1,6 +1,7 @@
 """Real headless Chromium (Debian's ``chromium``) driven by Playwright against a live server.
 Never ``playwright install``: the browser comes from the system package."""
 
+import contextlib
 import os
 import threading
 from http.server import BaseHTTPRequestHandler
@@ -28,18 +29,24 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def live(database_url, tmp_path):
-    """(app, base_url) of a provider served on a free loopback port."""
+@contextlib.contextmanager
+def _served(database_url, tmp_path, host):
+    """(app, base_url) of a provider on a free loopback port, its issuer at ``host``."""
     url = database_url or f"sqlite:///{tmp_path / 'browser.db'}"
     server = make_server("127.0.0.1", 0, None, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = make_app(url, ISSUER=base)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
+    base = f"http://{host}:{server.server_port}"
+    server.app = make_app(url, ISSUER=base)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.app, base
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live(database_url, tmp_path):
+    with _served(database_url, tmp_path, "127.0.0.1") as served:
+        yield served
 
 
 @pytest.fixture
@@ -47,15 +54,8 @@ def live_localhost(database_url, tmp_path):
     """Like ``live``, with the issuer at http://localhost:<port>: WebAuthn's RP ID is the
     issuer's host, and Chromium refuses an IP address as an RP ID ("This is an invalid
     domain") while it treats localhost as a secure context."""
-    url = database_url or f"sqlite:///{tmp_path / 'browser.db'}"
-    server = make_server("127.0.0.1", 0, None, threaded=True)
-    base = f"http://localhost:{server.server_port}"
-    app = make_app(url, ISSUER=base)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
+    with _served(database_url, tmp_path, "localhost") as served:
+        yield served
 
 
 class _Callback(BaseHTTPRequestHandler):
