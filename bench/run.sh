@@ -202,6 +202,8 @@ export IDP_ALLOW_INSECURE_HTTP=1
 # production requires an SMS gateway; the benchmark sends no text message (unroutable host)
 export IDP_SMS_SENDER=http IDP_SMS_GATEWAY_URL=https://sms-gateway.invalid/send
 export IDP_SMS_GATEWAY_SECRET=bench-sms-secret-bench-sms-secret-0123
+# and a mail relay; the benchmark sends no email either
+export IDP_EMAIL_SENDER=smtp IDP_EMAIL_SMTP_HOST=smtp.invalid IDP_EMAIL_FROM=noreply@idp.invalid
 IDP_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
 IDP_KEY_ENCRYPTION_KEY=$("$PY" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')
 IDP_PAIRWISE_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')

@@ -8,6 +8,7 @@ refuses to start on a configuration that is unsafe or incomplete.
 import base64
 import binascii
 import os
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("production", "development", "testing")
@@ -33,6 +34,15 @@ ENV_KEYS = {
     "IDP_SMS_GATEWAY_CONNECT_TIMEOUT": "SMS_GATEWAY_CONNECT_TIMEOUT",
     "IDP_SMS_GATEWAY_READ_TIMEOUT": "SMS_GATEWAY_READ_TIMEOUT",
     "IDP_SMS_IP_PER_HOUR": "SMS_IP_PER_HOUR",
+    "IDP_EMAIL_SENDER": "EMAIL_SENDER",
+    "IDP_EMAIL_FROM": "EMAIL_FROM",
+    "IDP_EMAIL_SMTP_HOST": "EMAIL_SMTP_HOST",
+    "IDP_EMAIL_SMTP_PORT": "EMAIL_SMTP_PORT",
+    "IDP_EMAIL_SMTP_SECURITY": "EMAIL_SMTP_SECURITY",
+    "IDP_EMAIL_SMTP_USERNAME": "EMAIL_SMTP_USERNAME",
+    "IDP_EMAIL_SMTP_PASSWORD": "EMAIL_SMTP_PASSWORD",
+    "IDP_EMAIL_SMTP_TIMEOUT": "EMAIL_SMTP_TIMEOUT",
+    "IDP_EMAIL_IP_PER_HOUR": "EMAIL_IP_PER_HOUR",
     "WEB_CONCURRENCY": "WORKERS",
 }
 
@@ -129,6 +139,7 @@ def check(config):
     if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
         raise ConfigError("IDP_ARGON2_MEMORY_COST must be at least 8 KiB per lane")
     _check_sms(config)
+    _check_email(config)
 
 
 def _check_sms(config):
@@ -153,3 +164,40 @@ def _check_sms(config):
             raise ConfigError("production requires an https IDP_SMS_GATEWAY_URL")
         if not config["SMS_GATEWAY_SECRET"] or len(config["SMS_GATEWAY_SECRET"]) < 32:
             raise ConfigError("IDP_SMS_GATEWAY_SECRET must be set, at least 32 characters")
+
+
+def _check_email(config):
+    sender = config["EMAIL_SENDER"]
+    if sender not in ("outbox", "smtp"):
+        raise ConfigError(f"IDP_EMAIL_SENDER must be outbox or smtp, not {sender!r}")
+    if config["ENV_NAME"] == "production" and sender != "smtp":
+        raise ConfigError("production requires IDP_EMAIL_SENDER=smtp (the outbox is for "
+                          "development only) with IDP_EMAIL_SMTP_HOST and IDP_EMAIL_FROM")
+    try:
+        config["EMAIL_SMTP_TIMEOUT"] = float(config["EMAIL_SMTP_TIMEOUT"])
+    except (TypeError, ValueError):
+        raise ConfigError("IDP_EMAIL_SMTP_TIMEOUT must be a number of seconds") from None
+    if not 0 < config["EMAIL_SMTP_TIMEOUT"] <= 60:
+        raise ConfigError("IDP_EMAIL_SMTP_TIMEOUT must be between 0 and 60 seconds")
+    if sender != "smtp":
+        return
+    host = config["EMAIL_SMTP_HOST"] or ""
+    if not host or any(ch.isspace() or ch in "/@" for ch in host):
+        raise ConfigError("IDP_EMAIL_SMTP_HOST must name the mail relay (a host name or address)")
+    if not 0 < int(config["EMAIL_SMTP_PORT"]) < 65536:
+        raise ConfigError("IDP_EMAIL_SMTP_PORT must be a TCP port (587 for STARTTLS, 465 for ssl)")
+    security = config["EMAIL_SMTP_SECURITY"]
+    if security not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"IDP_EMAIL_SMTP_SECURITY must be starttls, ssl or none, not "
+                          f"{security!r}")
+    if security == "none" and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError("IDP_EMAIL_SMTP_SECURITY=none is allowed only for a relay on the "
+                          "loopback interface; use starttls or ssl")
+    if bool(config["EMAIL_SMTP_USERNAME"]) != bool(config["EMAIL_SMTP_PASSWORD"]):
+        raise ConfigError("IDP_EMAIL_SMTP_USERNAME and IDP_EMAIL_SMTP_PASSWORD go together")
+    from_address = (config["EMAIL_FROM"] or "").strip()
+    _name, address = parseaddr(from_address)
+    local, _at, domain = address.partition("@")
+    if not local or "." not in domain or any(ch in from_address for ch in "\r\n"):
+        raise ConfigError("IDP_EMAIL_FROM must be an email address, e.g. "
+                          "'统一身份认证 <noreply@idp.gov.example>'")

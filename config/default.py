@@ -131,3 +131,36 @@ SMS_OUTBOX_SIZE = 50
 SMS_OUTBOX_TTL = 3600
 #: Region assumed for phone numbers written without a country code.
 SMS_DEFAULT_REGION = "CN"
+
+# --- Email (optional confirmed address; one-time codes; mfa/email.py) ------------------------
+#: Who delivers email (IDP_EMAIL_SENDER): "outbox" keeps messages in the shared store for
+#: developers (/dev/email-outbox, `idp email outbox`); "smtp" hands them to the operator's mail
+#: relay. Production refuses to start with anything but "smtp".
+EMAIL_SENDER = "outbox"
+#: The From header of every message (IDP_EMAIL_FROM), e.g. "统一身份认证 <noreply@idp.gov.example>".
+EMAIL_FROM = ""
+#: The relay (IDP_EMAIL_SMTP_HOST, IDP_EMAIL_SMTP_PORT) and how to reach it
+#: (IDP_EMAIL_SMTP_SECURITY): "starttls" (port 587; a relay that does not offer STARTTLS is an
+#: error), "ssl" (implicit TLS, port 465) or "none" (only to a relay on the loopback interface).
+EMAIL_SMTP_HOST = ""
+EMAIL_SMTP_PORT = 587
+EMAIL_SMTP_SECURITY = "starttls"
+#: Relay login, if it wants one (IDP_EMAIL_SMTP_USERNAME; IDP_EMAIL_SMTP_PASSWORD, environment
+#: only). Never sent without TLS to anything but the loopback interface.
+EMAIL_SMTP_USERNAME = ""
+EMAIL_SMTP_PASSWORD = None
+#: Seconds for the whole SMTP conversation of one message (IDP_EMAIL_SMTP_TIMEOUT). One
+#: attempt per message: a slow relay costs a person one wait, never a retry storm.
+EMAIL_SMTP_TIMEOUT = 10.0
+#: Lifetime of a code (seconds; mail is slower than text messages) and wrong tries before it
+#: is dead.
+EMAIL_CODE_TTL = 600
+EMAIL_CODE_MAX_ATTEMPTS = 5
+#: Sending limits: seconds between two codes to one address, codes per address per hour, codes
+#: per client address per hour (IDP_EMAIL_IP_PER_HOUR).
+EMAIL_ADDRESS_INTERVAL = 60
+EMAIL_ADDRESS_PER_HOUR = 5
+EMAIL_IP_PER_HOUR = 20
+#: Development outbox: messages kept and for how long (seconds).
+EMAIL_OUTBOX_SIZE = 50
+EMAIL_OUTBOX_TTL = 3600

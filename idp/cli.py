@@ -203,7 +203,8 @@ def dev_bootstrap(port):
 
 
 def register_commands(app):
+    from idp.accounts.email_cli import email
     from idp.accounts.sms_cli import sms
 
-    for group in (users, clients, keys, dev, sms):
+    for group in (users, clients, keys, dev, sms, email):
         app.cli.add_command(group)

@@ -27,12 +27,13 @@ class SecondFactor(Protocol):
 def plugins() -> tuple[SecondFactor, ...]:
     """Every second factor, in the order they are offered to a user."""
     # imported here: each plugin module imports this one
+    from mfa.email import EmailCode
     from mfa.recovery import RecoveryCodes
     from mfa.sms import SmsCode
     from mfa.totp import Totp
     from mfa.webauthn import WebAuthn
 
-    return (WebAuthn(), Totp(), SmsCode(), RecoveryCodes())
+    return (WebAuthn(), Totp(), SmsCode(), EmailCode(), RecoveryCodes())
 
 
 def plugin(kind: str) -> SecondFactor:

@@ -9,9 +9,10 @@ Senders (config ``SMS_SENDER``):
   ``X-Timestamp``. One attempt only: a failed send raises ``SmsDeliveryError`` and the person
   asks again (within the rate limits) instead of the app retrying into a struggling gateway.
 
-Codes: 6 random digits, kept in the store only as an HMAC bound to purpose and phone number,
-single use (taken with ``pop``), ``SMS_CODE_MAX_ATTEMPTS`` wrong tries and the code is dead.
-Rate limits count in the store, so every worker and node shares them.
+Codes (``mfa.codes.CodeBook``, shared with email codes): 6 random digits, kept in the store
+only as an HMAC bound to purpose and phone number, single use (taken with ``pop``),
+``SMS_CODE_MAX_ATTEMPTS`` wrong tries and the code is dead. Rate limits count in the store, so
+every worker and node shares them.
 
 Nothing here is shown to people: callers turn the typed errors into translated messages.
 """
@@ -21,8 +22,6 @@ import hmac
 import http.client
 import json
 import logging
-import math
-import secrets
 import ssl
 import time
 import uuid
@@ -33,16 +32,17 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask import has_request_context
-from flask import request
 
 from idp.store import store
+from mfa.codes import CODE_DIGITS  # noqa: F401  (part of this module's API)
+from mfa.codes import CodeBook
+from mfa.codes import RateLimited
+from mfa.codes import language
 from mfa.models import Factor
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "sms:outbox"
-CODE_DIGITS = 6
 
 #: Message texts per language. Operators register fixed templates with the carriers, so these
 #: are not gettext messages: ``template`` and ``params`` go to the gateway alongside the text.
@@ -63,13 +63,9 @@ class SmsDeliveryError(SmsError):
     """The message could not be handed to the gateway (refused, unreachable, too slow)."""
 
 
-class SmsRateLimited(SmsError):
-    """Too many codes for this number or from this address; ``retry_after`` in seconds."""
-
-    def __init__(self, retry_after, scope):
-        super().__init__(f"SMS rate limit ({scope}); retry after {retry_after} s")
-        self.retry_after = max(1, int(retry_after))
-        self.scope = scope
+class SmsRateLimited(SmsError, RateLimited):
+    """Too many codes for this number or from this address; ``retry_after`` in seconds and
+    ``scope`` "phone_interval", "phone_hour" or "ip_hour" (``mfa.codes.RateLimited``)."""
 
 
 @dataclass
@@ -188,98 +184,34 @@ def sender() -> SmsSender:
     raise SmsDeliveryError(f"unknown SMS_SENDER {kind!r}")
 
 
-# --- Codes -------------------------------------------------------------------------------------
+# --- Codes (the shared logic lives in mfa/codes.py) ----------------------------------------
 
-def _phone_key(phone):
-    # numbers are personal data: the store sees them only hashed
-    return hashlib.sha256(phone.encode()).hexdigest()[:32]
-
-
-def _code_key(phone, purpose):
-    return f"sms:code:{purpose}:{_phone_key(phone)}"
-
-
-def _digest(phone, purpose, code):
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _client_ip():
-    return (request.remote_addr if has_request_context() else None) or "-"
-
-
-def _check_rate(phone, ip):
-    """Count this send against the per-number and per-address limits, or raise."""
-    cfg = current_app.config
-    s = store()
-    cool_key = f"sms:cool:{_phone_key(phone)}"
-    interval = int(cfg["SMS_PHONE_INTERVAL"])
-    if interval > 0 and not s.add(cool_key, time.time() + interval, interval):
-        until = s.get(cool_key)
-        raise SmsRateLimited(math.ceil(until - time.time()) if until else 1, "phone_interval")
-    try:
-        ip_key = f"sms:ip:{hashlib.sha256(ip.encode()).hexdigest()[:32]}"
-        if s.incr(ip_key, 3600) > int(cfg["SMS_IP_PER_HOUR"]):
-            raise SmsRateLimited(s.ttl(ip_key) or 1, "ip_hour")
-        hour_key = f"sms:hour:{_phone_key(phone)}"
-        if s.incr(hour_key, 3600) > int(cfg["SMS_PHONE_PER_HOUR"]):
-            raise SmsRateLimited(s.ttl(hour_key) or 1, "phone_hour")
-    except SmsRateLimited:
-        # nothing is sent: do not also hold the number back for the short interval
-        s.delete(cool_key)
-        raise
-
-
-def _language(locale):
-    if locale is None and has_request_context():
-        from flask_babel import get_locale
-
-        locale = get_locale()
-    return "en" if locale is not None and str(locale).lower().startswith("en") else "zh"
+CODES = CodeBook(namespace="sms", target="phone", ttl_key="SMS_CODE_TTL",
+                 attempts_key="SMS_CODE_MAX_ATTEMPTS", interval_key="SMS_PHONE_INTERVAL",
+                 per_hour_key="SMS_PHONE_PER_HOUR", ip_per_hour_key="SMS_IP_PER_HOUR",
+                 rate_limited=SmsRateLimited)
 
 
 def send_code(phone: str, purpose: str, locale=None) -> None:
     """Send a fresh code for ``purpose`` to ``phone`` (E.164), replacing any earlier one.
 
     Raises ``SmsRateLimited`` or ``SmsDeliveryError``; on either no code is left behind."""
-    cfg = current_app.config
-    _check_rate(phone, _client_ip())
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-    ttl = int(cfg["SMS_CODE_TTL"])
-    key = _code_key(phone, purpose)
-    store().set(key, {"digest": _digest(phone, purpose, code), "tries": 0,
-                      "expires_at": int(time.time()) + ttl}, ttl)
-    params = {"code": code, "minutes": max(1, ttl // 60)}
-    text = TEMPLATES["verification_code"][_language(locale)].format(**params)
+    CODES.check_rate(phone)
+    code = CODES.issue(phone, purpose)
+    params = {"code": code, "minutes": max(1, CODES.ttl() // 60)}
+    text = TEMPLATES["verification_code"][language(locale)].format(**params)
     try:
         sender().send(SmsMessage(to=phone, text=text, template="verification_code",
                                  params=params))
     except SmsDeliveryError:
-        store().delete(key)
+        CODES.discard(phone, purpose)
         raise
 
 
 def verify_code(phone: str, purpose: str, code: str) -> bool:
     """True once for the right code; a wrong code counts a try, and after
-    ``SMS_CODE_MAX_ATTEMPTS`` wrong tries the code is dead.
-
-    The entry is taken out of the store while it is checked, so concurrent guesses cannot
-    share one try, and a right code cannot be used twice."""
-    key = _code_key(phone, purpose)
-    entry = store().pop(key)
-    if entry is None:
-        return False
-    left = entry["expires_at"] - int(time.time())
-    if left <= 0:
-        return False
-    code = (code or "").strip()
-    if hmac.compare_digest(entry["digest"], _digest(phone, purpose, code)):
-        return True
-    entry["tries"] += 1
-    if entry["tries"] < int(current_app.config["SMS_CODE_MAX_ATTEMPTS"]) and left > 0:
-        # put it back unless a new code has replaced it meanwhile
-        store().add(key, entry, left)
-    return False
+    ``SMS_CODE_MAX_ATTEMPTS`` wrong tries the code is dead (``CodeBook.verify``)."""
+    return CODES.verify(phone, purpose, code)
 
 
 class SmsCode:

@@ -71,8 +71,8 @@ def find_by_identifier(identifier: str):
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 254:
         return None
-    if "@" in identifier:
-        return User.query.filter_by(email=identifier.lower()).first()
+    if "@" in identifier:  # only an address the citizen proved is theirs logs in
+        return User.query.filter_by(email=identifier.lower(), email_verified=True).first()
     try:
         return User.query.filter_by(phone=normalise_phone(identifier)).first()
     except AccountError:

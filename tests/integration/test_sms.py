@@ -233,7 +233,8 @@ PRODUCTION = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
               "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
               "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
               "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/v1/send",
-              "SMS_GATEWAY_SECRET": SECRET}
+              "SMS_GATEWAY_SECRET": SECRET, "EMAIL_SENDER": "smtp",
+              "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example"}
 
 
 def test_production_starts_with_the_gateway():

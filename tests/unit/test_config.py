@@ -10,7 +10,8 @@ GOOD = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
         "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
         "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/send",
-        "SMS_GATEWAY_SECRET": "g" * 40}
+        "SMS_GATEWAY_SECRET": "g" * 40, "EMAIL_SENDER": "smtp",
+        "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example"}
 
 
 def test_a_good_production_config_starts():

@@ -44,3 +44,12 @@ def test_failures_look_alike(app):
         db.session.commit()
         assert authenticate("13800138000", "wrong").problem == "invalid"
         assert authenticate("13800138000", f.PASSWORD).problem == "disabled"
+
+
+def test_login_by_email_needs_a_confirmed_address(app):
+    with app.test_request_context():
+        user = f.user(email="Zhang@Example.cn")
+        assert authenticate("zhang@example.cn", f.PASSWORD).problem == "invalid"
+        user.email_verified = True
+        db.session.commit()
+        assert authenticate("ZHANG@example.cn", f.PASSWORD).user is not None

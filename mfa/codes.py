@@ -1,0 +1,138 @@
+"""One-time codes sent to an address the person controls (a phone number, an email address):
+how they are made, kept, checked and rate-limited. ``mfa.sms`` and ``mfa.email`` each keep
+one :class:`CodeBook` and add their own senders and messages.
+
+A code is 6 random digits, kept in the shared store only as an HMAC (keyed with
+``SECRET_KEY``) bound to purpose, address and code; single use (taken with ``pop``); a number
+of wrong tries and it is dead. Addresses are personal data: store keys hold them only hashed.
+Rate limits count in the store, so every worker and node shares them.
+"""
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
+from idp.store import store
+
+CODE_DIGITS = 6
+
+
+class RateLimited(Exception):
+    """Too many codes for this address or from this client; ``retry_after`` in seconds and
+    ``scope``: ``<target>_interval``, ``<target>_hour`` or ``ip_hour``."""
+
+    def __init__(self, retry_after, scope):
+        super().__init__(f"code rate limit ({scope}); retry after {retry_after} s")
+        self.retry_after = max(1, int(retry_after))
+        self.scope = scope
+
+
+def client_ip():
+    return (request.remote_addr if has_request_context() else None) or "-"
+
+
+def language(locale=None):
+    """"en" or "zh" (the default) for ``locale``, else for the current request."""
+    if locale is None and has_request_context():
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    return "en" if locale is not None and str(locale).lower().startswith("en") else "zh"
+
+
+def _hashed(value):
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CodeBook:
+    """Codes of one channel. ``namespace`` prefixes the store keys; ``target`` names the
+    address kind in rate-limit scopes ("phone", "address"); the ``*_key`` fields name the
+    config keys of the lifetime, the tries and the limits; ``rate_limited`` is the exception
+    class raised (a subclass of :class:`RateLimited`)."""
+
+    namespace: str
+    target: str
+    ttl_key: str
+    attempts_key: str
+    interval_key: str
+    per_hour_key: str
+    ip_per_hour_key: str
+    rate_limited: type = RateLimited
+
+    def ttl(self):
+        return int(current_app.config[self.ttl_key])
+
+    def _code_key(self, address, purpose):
+        return f"{self.namespace}:code:{purpose}:{_hashed(address)}"
+
+    @staticmethod
+    def _digest(address, purpose, code):
+        key = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(key, f"{purpose}\x00{address}\x00{code}".encode(),
+                        hashlib.sha256).hexdigest()
+
+    def check_rate(self, address, ip=None):
+        """Count one send against the per-address and per-client limits, or raise."""
+        cfg = current_app.config
+        s = store()
+        ip = ip or client_ip()
+        cool_key = f"{self.namespace}:cool:{_hashed(address)}"
+        interval = int(cfg[self.interval_key])
+        if interval > 0 and not s.add(cool_key, time.time() + interval, interval):
+            until = s.get(cool_key)
+            raise self.rate_limited(math.ceil(until - time.time()) if until else 1,
+                                    f"{self.target}_interval")
+        try:
+            ip_key = f"{self.namespace}:ip:{_hashed(ip)}"
+            if s.incr(ip_key, 3600) > int(cfg[self.ip_per_hour_key]):
+                raise self.rate_limited(s.ttl(ip_key) or 1, "ip_hour")
+            hour_key = f"{self.namespace}:hour:{_hashed(address)}"
+            if s.incr(hour_key, 3600) > int(cfg[self.per_hour_key]):
+                raise self.rate_limited(s.ttl(hour_key) or 1, f"{self.target}_hour")
+        except RateLimited:
+            # nothing is sent: do not also hold the address back for the short interval
+            s.delete(cool_key)
+            raise
+
+    def issue(self, address, purpose):
+        """A fresh code for ``purpose`` at ``address``, replacing any earlier one (limits
+        already checked). Returns the code; :meth:`discard` takes it back if sending fails."""
+        code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+        ttl = self.ttl()
+        store().set(self._code_key(address, purpose),
+                    {"digest": self._digest(address, purpose, code), "tries": 0,
+                     "expires_at": int(time.time()) + ttl}, ttl)
+        return code
+
+    def discard(self, address, purpose):
+        store().delete(self._code_key(address, purpose))
+
+    def verify(self, address, purpose, code) -> bool:
+        """True once for the right code; a wrong code counts a try, and after the configured
+        number of wrong tries the code is dead.
+
+        The entry is taken out of the store while it is checked, so concurrent guesses cannot
+        share one try, and a right code cannot be used twice."""
+        key = self._code_key(address, purpose)
+        entry = store().pop(key)
+        if entry is None:
+            return False
+        left = entry["expires_at"] - int(time.time())
+        if left <= 0:
+            return False
+        code = (code or "").strip()
+        if hmac.compare_digest(entry["digest"], self._digest(address, purpose, code)):
+            return True
+        entry["tries"] += 1
+        if entry["tries"] < int(current_app.config[self.attempts_key]):
+            # put it back unless a new code has replaced it meanwhile
+            store().add(key, entry, left)
+        return False
