@@ -1,6 +1,7 @@
 """The citizen's optional email address: confirmed by a code (``/account/email``), then usable
 to log in and, for citizens without an authenticator app or passkey, as a fallback second
-factor (``/interaction/<uid>/mfa/email``), plus the development outbox (``/dev/email-outbox``).
+factor (the login step in ``second_factor.py``), plus the development outbox
+(``/dev/email-outbox``).
 
 Confirming: the citizen types an address, a code goes to it, the citizen types the code; only
 then does the address join the account (``user.email``, ``email_verified``). Until then it is
@@ -24,26 +25,18 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from idp import interaction
 from idp.accounts.models import User
-from idp.accounts.second_factor import _failed
-from idp.accounts.second_factor import _pending
-from idp.accounts.second_factor import _succeeded
 from idp.accounts.self_service import EVENT_LABELS
-from idp.accounts.self_service import _done
-from idp.accounts.self_service import _page
+from idp.accounts.self_service import account_page
 from idp.accounts.self_service import bp as account_bp
+from idp.accounts.self_service import done
 from idp.accounts.self_service import signed_in
 from idp.accounts.views import bp as accounts_bp
-from idp.accounts.views import second_factor_page
 from idp.audit import service as audit
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.store import store
-from mfa import base as mfa
 from mfa import email
-
-LOGIN_PURPOSE = "login-mfa"
 
 EVENT_LABELS.update({
     "email.added": lambda: _("Email address confirmed"),
@@ -68,7 +61,7 @@ def _pending_address(user):
 
 
 def _email_page(user, status=200, error=None, notice=None, typed=""):
-    return _page("account/email.html", status, user=user, pending=_pending_address(user),
+    return account_page("account/email.html", status, user=user, pending=_pending_address(user),
                  error=error, notice=notice, typed=typed[:254])
 
 
@@ -135,7 +128,7 @@ def email_confirm(user, session):
             "This email address cannot be added to your account. Use another one."))
     audit.record("email.added", user_id=user.id, detail={
         "email": email.mask(address), "replaced": email.mask(before) if before else None})
-    return _done(_("Your email address is confirmed. You can also log in with it."))
+    return done(_("Your email address is confirmed. You can also log in with it."))
 
 
 def _take(user, address):
@@ -165,52 +158,12 @@ def _take(user, address):
 def email_remove(user, session):
     store().delete(_pending_key(user))
     if not user.email:
-        return _done(_("Nothing was changed."))
+        return done(_("Nothing was changed."))
     before = user.email
     user.email, user.email_verified = None, False
     db.session.commit()
     audit.record("email.removed", user_id=user.id, detail={"email": email.mask(before)})
-    return _done(_("Your email address was removed."))
-
-
-# --- The second-factor step of a login -----------------------------------------------------
-
-@accounts_bp.app_template_global()
-def masked_email_of(record):
-    """The masked confirmed address of the citizen logging in (for the second-factor page)."""
-    pending = (record or {}).get("pending") or {}
-    user = db.session.get(User, pending["user_id"]) if pending.get("user_id") else None
-    return email.mask(user.email) if user is not None and user.email else ""
-
-
-@accounts_bp.route("/interaction/<uid>/mfa/email/send", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-def email_send(uid):
-    record, client, user = _pending(uid)
-    if not mfa.plugin("email").available_for(user):
-        return second_factor_page(record, client, user, status=400)
-    try:
-        email.send_code(user.email, LOGIN_PURPOSE, str(get_locale()))
-    except email.EmailRateLimited as exc:
-        return second_factor_page(record, client, user, status=429, error=_(
-            "A code was sent a moment ago. Wait %(seconds)s seconds before asking for "
-            "another one.", seconds=exc.retry_after))
-    except email.EmailDeliveryError:
-        return second_factor_page(record, client, user, status=503, error=_(
-            "We could not send the email just now. Try again in a few minutes."))
-    record["email_sent"] = True
-    interaction.save(record)
-    return second_factor_page(record, client, user)
-
-
-@accounts_bp.route("/interaction/<uid>/mfa/email", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-def email_step(uid):
-    record, client, user = _pending(uid)
-    if not mfa.plugin("email").available_for(user) or not email.verify_code(
-            user.email, LOGIN_PURPOSE, request.form.get("code", "")):
-        return _failed(record, client, user, "email")
-    return _succeeded(record, user, mfa.plugin("email"))
+    return done(_("Your email address was removed."))
 
 
 # --- Development ---------------------------------------------------------------------------

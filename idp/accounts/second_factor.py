@@ -29,13 +29,15 @@ from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.extensions import limiter
 from mfa import base as mfa
+from mfa import email
 from mfa import recovery
 from mfa import sms
 from mfa import totp
 from mfa import webauthn
+from mfa.codes import RateLimited
 
 MAX_TRIES = 5
-SMS_PURPOSE = "login-mfa"
+MESSAGE_PURPOSE = "login-mfa"
 
 
 def _pending(uid):
@@ -72,34 +74,45 @@ def _succeeded(record, user, plugin, factor=None):
     return finish_login(record, user, amr)
 
 
-@bp.route("/interaction/<uid>/mfa/sms/send", methods=["POST"])
+#: Second factors whose code travels in a message: the module that sends and checks codes,
+#: the citizen's address, and what to say when the message cannot go out.
+MESSAGE_FACTORS = {
+    "sms": (sms, lambda user: user.phone, sms.SmsDeliveryError, lambda: _(
+        "We could not send the text message just now. Try again in a few minutes.")),
+    "email": (email, lambda user: user.email, email.EmailDeliveryError, lambda: _(
+        "We could not send the email just now. Try again in a few minutes.")),
+}
+
+
+@bp.route("/interaction/<uid>/mfa/<any(sms, email):kind>/send", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-def sms_send(uid):
+def message_code_send(uid, kind):
     record, client, user = _pending(uid)
-    if not mfa.plugin("sms").available_for(user):
+    channel, address, delivery_error, undelivered = MESSAGE_FACTORS[kind]
+    if not mfa.plugin(kind).available_for(user):
         return second_factor_page(record, client, user, status=400)
     try:
-        sms.send_code(user.phone, SMS_PURPOSE, str(get_locale()))
-    except sms.SmsRateLimited as exc:
+        channel.send_code(address(user), MESSAGE_PURPOSE, str(get_locale()))
+    except RateLimited as exc:
         return second_factor_page(record, client, user, status=429, error=_(
             "A code was sent a moment ago. Wait %(seconds)s seconds before asking for "
             "another one.", seconds=exc.retry_after))
-    except sms.SmsDeliveryError:
-        return second_factor_page(record, client, user, status=503, error=_(
-            "We could not send the text message just now. Try again in a few minutes."))
-    record["sms_sent"] = True
+    except delivery_error:
+        return second_factor_page(record, client, user, status=503, error=undelivered())
+    record[f"{kind}_sent"] = True
     interaction.save(record)
     return second_factor_page(record, client, user)
 
 
-@bp.route("/interaction/<uid>/mfa/sms", methods=["POST"])
+@bp.route("/interaction/<uid>/mfa/<any(sms, email):kind>", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-def sms_step(uid):
+def message_code_step(uid, kind):
     record, client, user = _pending(uid)
-    if not mfa.plugin("sms").available_for(user) or not sms.verify_code(
-            user.phone, SMS_PURPOSE, request.form.get("code", "")):
-        return _failed(record, client, user, "sms")
-    return _succeeded(record, user, mfa.plugin("sms"))
+    channel, address, _error, _undelivered = MESSAGE_FACTORS[kind]
+    if not mfa.plugin(kind).available_for(user) or not channel.verify_code(
+            address(user), MESSAGE_PURPOSE, request.form.get("code", "")):
+        return _failed(record, client, user, kind)
+    return _succeeded(record, user, mfa.plugin(kind))
 
 
 @bp.route("/interaction/<uid>/mfa/totp", methods=["POST"])

@@ -100,12 +100,12 @@ def _datetime(timestamp):
     return format_datetime(datetime.fromtimestamp(timestamp, UTC), "short")
 
 
-def _page(template, status=200, **context):
+def account_page(template, status=200, **context):
     return render_template(template, messages=get_flashed_messages(), **context), status, {
         "Cache-Control": "no-store"}
 
 
-def _done(message):
+def done(message):
     flash(message)
     return redirect(url_for("account.overview"), code=303)
 
@@ -118,7 +118,7 @@ def overview(user, session):
     for consent in Consent.query.filter_by(user_id=user.id).order_by(Consent.granted_at.desc()):
         client = get_client(consent.client_id)
         platforms.append((consent, client.name if client else consent.client_id))
-    return _page("account/overview.html", user=user, factors=factors,
+    return account_page("account/overview.html", user=user, factors=factors,
                  recovery_left=recovery.remaining(user),
                  sessions=sessions.list_for(user.id), platforms=platforms,
                  events=audit.events_of(user.id, limit=20))
@@ -133,14 +133,14 @@ def profile(user, session):
     db.session.commit()
     audit.record("profile.updated", user_id=user.id, detail={"before": {"name": before},
                                                               "after": {"name": name}})
-    return _done(_("Your profile was saved."))
+    return done(_("Your profile was saved."))
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @signed_in(fresh=True)
 def password(user, session):
     if request.method == "GET":
-        return _page("account/password.html", user=user)
+        return account_page("account/password.html", user=user)
     ok, _unused = verify_password(user.password_hash, request.form.get("current", ""))
     new = request.form.get("new", "")
     error = None
@@ -152,12 +152,12 @@ def password(user, session):
         error = password_policy.problem(new, user.phone)
     if error:
         audit.record("password.change", "failure", user_id=user.id)
-        return _page("account/password.html", status=400, user=user, error=error)
+        return account_page("account/password.html", status=400, user=user, error=error)
     user.password_hash = hash_password(new)
     db.session.commit()
     ended = sessions.end_for(user.id, keep_current=True)
     audit.record("password.changed", user_id=user.id, detail={"other_sessions_ended": ended})
-    return _done(_("Your password was changed. Other devices were signed out."))
+    return done(_("Your password was changed. Other devices were signed out."))
 
 
 @bp.route("/totp", methods=["GET", "POST"])
@@ -166,19 +166,19 @@ def totp_enrol(user, session):
     if request.method == "GET":
         factor, _uri, qr_svg, secret_text = totp.begin_enrolment(
             user, request.args.get("name") or _("Authenticator app"))
-        return _page("account/totp.html", factor=factor, qr_svg=qr_svg,
+        return account_page("account/totp.html", factor=factor, qr_svg=qr_svg,
                      secret_text=secret_text)
     factor = db.session.get(Factor, request.form.get("factor_id", type=int) or 0)
     if factor is None or factor.user_id != user.id or factor.kind != "totp" or factor.confirmed:
-        return _done(_("That enrolment has expired. Start again."))
+        return done(_("That enrolment has expired. Start again."))
     if not totp.confirm(factor, request.form.get("code", "")):
-        return _page("account/totp.html", status=400, factor=factor, qr_svg=None,
+        return account_page("account/totp.html", status=400, factor=factor, qr_svg=None,
                      secret_text=None, error=_(
                          "The code is not correct. Check the time on your phone and try the "
                          "next code."))
     audit.record("mfa.factor.added", user_id=user.id, detail={"kind": "totp",
                                                                "factor_id": factor.id})
-    return _done(_("Your authenticator app is set up."))
+    return done(_("Your authenticator app is set up."))
 
 
 def _relying_party():
@@ -226,11 +226,11 @@ def factor_rename(user, session, factor_id):
     factor = _own_factor(user, factor_id)
     name = " ".join(request.form.get("name", "").split())[:64]
     if factor is None or not name:
-        return _done(_("Nothing was changed."))
+        return done(_("Nothing was changed."))
     factor.name = name
     db.session.commit()
     audit.record("mfa.factor.renamed", user_id=user.id, detail={"factor_id": factor.id})
-    return _done(_("The name was saved."))
+    return done(_("The name was saved."))
 
 
 @bp.route("/factors/<int:factor_id>/delete", methods=["POST"])
@@ -238,23 +238,23 @@ def factor_rename(user, session, factor_id):
 def factor_delete(user, session, factor_id):
     factor = _own_factor(user, factor_id)
     if factor is None:
-        return _done(_("Nothing was changed."))
+        return done(_("Nothing was changed."))
     strong = Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
                                  Factor.kind.in_(STRONG_KINDS)).count()
     if strong == 1 and request.form.get("confirm") != "yes":
-        return _page("account/confirm_delete.html", factor=factor)
+        return account_page("account/confirm_delete.html", factor=factor)
     db.session.delete(factor)
     db.session.commit()
     audit.record("mfa.factor.removed", user_id=user.id, detail={"kind": factor.kind,
                                                                  "factor_id": factor_id})
-    return _done(_("The factor was removed."))
+    return done(_("The factor was removed."))
 
 
 @bp.route("/recovery-codes", methods=["POST"])
 @signed_in(fresh=True)
 def recovery_codes(user, session):
     codes = recovery.generate(user)
-    return _page("account/recovery_codes.html", codes=codes)
+    return account_page("account/recovery_codes.html", codes=codes)
 
 
 @bp.route("/sessions/<sid>/end", methods=["POST"])
@@ -264,7 +264,7 @@ def session_end(user, session, sid):
     audit.record("session.ended", user_id=user.id, detail={"count": ended})
     if sessions.current() is None:
         return redirect(url_for("account.overview"), code=303)
-    return _done(_("The session was signed out."))
+    return done(_("The session was signed out."))
 
 
 @bp.route("/sessions/end-others", methods=["POST"])
@@ -272,7 +272,7 @@ def session_end(user, session, sid):
 def sessions_end_others(user, session):
     ended = sessions.end_for(user.id, keep_current=True)
     audit.record("session.ended", user_id=user.id, detail={"count": ended, "others": True})
-    return _done(_("Your other sessions were signed out."))
+    return done(_("Your other sessions were signed out."))
 
 
 @bp.route("/platforms/<client_id>/revoke", methods=["POST"])
@@ -280,13 +280,13 @@ def sessions_end_others(user, session):
 def platform_revoke(user, session, client_id):
     consent = Consent.query.filter_by(user_id=user.id, client_id=client_id).first()
     if consent is None:
-        return _done(_("Nothing was changed."))
+        return done(_("Nothing was changed."))
     db.session.delete(consent)
     db.session.commit()
     consent_revoked.send(current_app._get_current_object(), user_id=user.id,
                          client_id=client_id)
     audit.record("consent.revoked", user_id=user.id, detail={"client_id": client_id})
-    return _done(_("The platform's access was withdrawn."))
+    return done(_("The platform's access was withdrawn."))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -20,6 +20,7 @@ from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.extensions import limiter
 from mfa import base as mfa
+from mfa.email import mask as email_mask
 from mfa.sms import mask as sms_mask
 
 bp = Blueprint("accounts", __name__)
@@ -100,7 +101,8 @@ def second_factor_page(record, client, user, error=None, status=200):
     if not kinds:
         return render_page("accounts/mfa_unavailable.html", record, client, status=status)
     return render_page("accounts/mfa.html", record, client, status=status, kinds=kinds,
-                       error=error, masked_phone=sms_mask(user.phone))
+                       error=error, masked_phone=sms_mask(user.phone),
+                       masked_email=email_mask(user.email) if user.email else "")
 
 
 def _login_page(record, client, error=None, username=None, status=200):
