@@ -203,8 +203,7 @@ def dev_bootstrap(port):
 
 
 def register_commands(app):
-    from idp.accounts.email_cli import email
-    from idp.accounts.sms_cli import sms
+    from idp.accounts.outbox_cli import groups as outbox_groups
 
-    for group in (users, clients, keys, dev, sms, email):
+    for group in (users, clients, keys, dev, *outbox_groups()):
         app.cli.add_command(group)
