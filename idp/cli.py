@@ -59,9 +59,14 @@ def users_create(phone, password, name, email, username, id_number, as_json):
     if id_number:
         raise click.ClickException(
             "--id-number needs the real-name module, which this version does not have yet")
+    from idp.accounts.password_policy import is_common
+
+    if is_common(password):
+        click.echo("warning: this password is on the common-password list; citizens could not "
+                   "choose it themselves", err=True)
     try:
         user = create_user(phone=phone, password=password, name=name, email=email,
-                           username=username)
+                           username=username, common_ok=True)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     _emit({"id": user.id, "uuid": user.uuid, "phone": user.phone, "name": user.name}, as_json)

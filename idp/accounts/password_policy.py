@@ -40,13 +40,13 @@ def contains_phone(password: str, phone: str | None) -> bool:
     return digits[-PHONE_TAIL_DIGITS:] in re.sub(r"\D", "", password)
 
 
-def problem(password: str, phone: str | None = None) -> str | None:
+def problem(password: str, phone: str | None = None, check_common: bool = True) -> str | None:
     password = password or ""
     if len(password) < MIN_LENGTH:
         return _("The password must have at least %(num)d characters.", num=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
         return _("The password must have at most %(num)d characters.", num=MAX_LENGTH)
-    if is_common(password):
+    if check_common and is_common(password):
         return _("This password is too common and easy to guess. Choose another one.")
     if contains_phone(password, phone):
         return _("The password must not contain your phone number.")

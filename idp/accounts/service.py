@@ -37,9 +37,11 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
-def create_user(*, phone, password, name=None, email=None, username=None):
+def create_user(*, phone, password, name=None, email=None, username=None, common_ok=False):
+    """A citizen account (the phone counts as verified). The password policy applies in full;
+    ``common_ok`` lets an operator's tool accept a listed common password on purpose."""
     phone = normalise_phone(phone)
-    problem = password_policy.problem(password or "", phone)
+    problem = password_policy.problem(password or "", phone, check_common=not common_ok)
     if problem:
         raise AccountError(str(problem))
     if User.query.filter_by(phone=phone).first():

@@ -79,3 +79,13 @@ def test_dev_bootstrap_prints_a_demo_login(cli):
     assert "client_id" in r.output and "+8613800138000" in r.output
     again = run(cli, "dev", "bootstrap")
     assert again.exit_code == 0  # idempotent: same client, a fresh secret
+
+
+def test_an_operator_may_set_a_common_password_with_a_warning(cli):
+    r = cli.invoke(args=["users", "create", "--phone", "13900139000", "--password",
+                         "password123", "--json"])
+    assert r.exit_code == 0
+    assert "common-password list" in r.output  # the warning (stderr, mixed in by the runner)
+    r = cli.invoke(args=["users", "create", "--phone", "13900139001", "--password",
+                         "x13900139001"])
+    assert r.exit_code != 0  # still never the phone number
