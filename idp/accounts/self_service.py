@@ -89,6 +89,15 @@ EVENT_LABELS = {
 }
 
 
+OUTCOME_LABELS = {"success": lambda: _("Succeeded"), "failure": lambda: _("Failed")}
+
+
+@bp.app_template_global()
+def outcome_label(outcome):
+    label = OUTCOME_LABELS.get(outcome)
+    return label() if label else outcome
+
+
 @bp.app_template_global()
 def event_label(action):
     label = EVENT_LABELS.get(action)
