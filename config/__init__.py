@@ -84,7 +84,19 @@ def _coerce(current, value, var):
             return int(value)
         except ValueError:
             raise ConfigError(f"{var} must be a whole number, not {value!r}") from None
+    if isinstance(current, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{var} must be a number of seconds, not {value!r}") from None
     return value
+
+
+def _check_seconds(config, key, upper):
+    """A timeout: a number of seconds above 0 and at most ``upper``."""
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= upper:
+        raise ConfigError(f"IDP_{key} must be a number of seconds between 0 and {upper}")
 
 
 def _sqlalchemy_url(url):
@@ -150,12 +162,7 @@ def _check_sms(config):
         raise ConfigError("production requires IDP_SMS_SENDER=http (the outbox is for "
                           "development only) with IDP_SMS_GATEWAY_URL and IDP_SMS_GATEWAY_SECRET")
     for key in ("SMS_GATEWAY_CONNECT_TIMEOUT", "SMS_GATEWAY_READ_TIMEOUT"):
-        try:
-            config[key] = float(config[key])
-        except (TypeError, ValueError):
-            raise ConfigError(f"IDP_{key} must be a number of seconds") from None
-        if not 0 < config[key] <= 30:
-            raise ConfigError(f"IDP_{key} must be between 0 and 30 seconds")
+        _check_seconds(config, key, 30)
     if sender == "http":
         gateway = urlsplit(config["SMS_GATEWAY_URL"] or "")
         if gateway.scheme not in ("https", "http") or not gateway.hostname:
@@ -173,12 +180,7 @@ def _check_email(config):
     if config["ENV_NAME"] == "production" and sender != "smtp":
         raise ConfigError("production requires IDP_EMAIL_SENDER=smtp (the outbox is for "
                           "development only) with IDP_EMAIL_SMTP_HOST and IDP_EMAIL_FROM")
-    try:
-        config["EMAIL_SMTP_TIMEOUT"] = float(config["EMAIL_SMTP_TIMEOUT"])
-    except (TypeError, ValueError):
-        raise ConfigError("IDP_EMAIL_SMTP_TIMEOUT must be a number of seconds") from None
-    if not 0 < config["EMAIL_SMTP_TIMEOUT"] <= 60:
-        raise ConfigError("IDP_EMAIL_SMTP_TIMEOUT must be between 0 and 60 seconds")
+    _check_seconds(config, "EMAIL_SMTP_TIMEOUT", 60)
     if sender != "smtp":
         return
     host = config["EMAIL_SMTP_HOST"] or ""

@@ -58,7 +58,8 @@ def create_app(overrides=None):
 
     _register_models()
     from idp import errors
-    from idp.accounts import email_pages  # noqa: F401  (its routes join account_bp, accounts_bp)
+    from idp.accounts import dev_outbox  # noqa: F401  (its routes join accounts_bp)
+    from idp.accounts import email_pages  # noqa: F401  (its routes join account_bp)
     from idp.accounts import second_factor  # noqa: F401  (its routes join accounts_bp)
     from idp.accounts.registration import bp as registration_bp
     from idp.accounts.self_service import bp as account_bp

@@ -17,9 +17,7 @@ whoever proves it.
 import re
 import time
 
-from flask import abort
 from flask import current_app
-from flask import render_template
 from flask import request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -31,7 +29,6 @@ from idp.accounts.self_service import account_page
 from idp.accounts.self_service import bp as account_bp
 from idp.accounts.self_service import done
 from idp.accounts.self_service import signed_in
-from idp.accounts.views import bp as accounts_bp
 from idp.audit import service as audit
 from idp.extensions import db
 from idp.extensions import limiter
@@ -164,17 +161,3 @@ def email_remove(user, session):
     db.session.commit()
     audit.record("email.removed", user_id=user.id, detail={"email": email.mask(before)})
     return done(_("Your email address was removed."))
-
-
-# --- Development ---------------------------------------------------------------------------
-
-@accounts_bp.route("/dev/email-outbox")
-def email_outbox():
-    """The emails the development sender kept: whole addresses and codes, so this page exists
-    only in development and testing."""
-    if current_app.config["ENV_NAME"] not in ("development", "testing"):
-        abort(404)
-    messages = [{**m, "time": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(m["at"]))}
-                for m in email.outbox()]
-    html = render_template("account/email_outbox.html", outbox=messages)
-    return html, 200, {"Cache-Control": "no-store"}

@@ -11,13 +11,11 @@ the number is taken.
 """
 
 import re
-import time
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import phonenumbers
 from flask import Blueprint
-from flask import abort
 from flask import current_app
 from flask import g
 from flask import redirect
@@ -194,17 +192,3 @@ def _create(phone, password, name):
     audit.record("account.registration_refused", "failure", user_id=existing.id,
                  detail={"reason": "phone_taken"})
     return None
-
-
-# --- Development ---------------------------------------------------------------------------
-
-@bp.route("/dev/sms-outbox")
-def sms_outbox():
-    """The text messages the development sender kept: whole numbers and codes, so this page
-    exists only in development and testing."""
-    if current_app.config["ENV_NAME"] not in ("development", "testing"):
-        abort(404)
-    messages = [{**m, "time": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(m["at"]))}
-                for m in sms.outbox()]
-    html = render_template("registration/sms_outbox.html", messages=messages)
-    return html, 200, {"Cache-Control": "no-store"}
