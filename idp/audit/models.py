@@ -11,6 +11,10 @@ class AuditEvent(db.Model):
     at = db.Column(db.Integer, nullable=False, index=True)
     #: Who acted: "user:<id>", "admin:<id>", "client:<client_id>", "system".
     actor = db.Column(db.String(100), nullable=False)
+    #: The staff role the actor acted in (admin actions), else None.
+    role = db.Column(db.String(32))
+    #: What an administrative act concerned: "client:<client_id>", "user:<id>", "key:<kid>".
+    target = db.Column(db.String(100), index=True)
     #: The citizen the event concerns (kept as a number: events outlive accounts).
     user_id = db.Column(db.Integer, index=True)
     action = db.Column(db.String(64), nullable=False)
