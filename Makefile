@@ -28,12 +28,8 @@ messages: $(STAMP)
 		--no-location --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
-instance/dev.env: | $(STAMP)
-	mkdir -p instance
-	$(BIN)/python -m idp.devenv > $@
-	chmod 600 $@
-
-run: $(STAMP) $(MO) instance/dev.env
+run: $(STAMP) $(MO)
+	mkdir -p instance && $(BIN)/python -m idp.devenv instance/dev.env
 	set -a && . ./instance/dev.env && set +a && \
 	export IDP_ENV=development IDP_ISSUER=$${IDP_ISSUER:-http://127.0.0.1:$(PORT)} && \
 	$(BIN)/idp db upgrade && \

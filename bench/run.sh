@@ -204,10 +204,9 @@ export IDP_SMS_SENDER=http IDP_SMS_GATEWAY_URL=https://sms-gateway.invalid/send
 export IDP_SMS_GATEWAY_SECRET=bench-sms-secret-bench-sms-secret-0123
 # and a mail relay; the benchmark sends no email either
 export IDP_EMAIL_SENDER=smtp IDP_EMAIL_SMTP_HOST=smtp.invalid IDP_EMAIL_FROM=noreply@idp.invalid
-IDP_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-IDP_KEY_ENCRYPTION_KEY=$("$PY" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')
-IDP_PAIRWISE_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-export IDP_SECRET_KEY IDP_KEY_ENCRYPTION_KEY IDP_PAIRWISE_SECRET
+# fresh throw-away secrets, the same set `make run` uses
+rm -f "$WORK/secrets.env" && "$PY" -m idp.devenv "$WORK/secrets.env"
+set -a && . "$WORK/secrets.env" && set +a
 if pg_isready -q -h $HOST -p 5432 2>/dev/null; then
     psql -q -h $HOST -U postgres -d postgres -v ON_ERROR_STOP=1 \
         -c 'drop database if exists idp_bench with (force)' -c 'create database idp_bench' \

@@ -21,6 +21,17 @@ ENV_KEYS = {
     "IDP_SECRET_KEY": "SECRET_KEY",
     "IDP_KEY_ENCRYPTION_KEY": "KEY_ENCRYPTION_KEY",
     "IDP_PAIRWISE_SECRET": "PAIRWISE_SECRET",
+    "IDP_PII_KEYS": "PII_KEYS",
+    "IDP_BLIND_INDEX_KEY": "BLIND_INDEX_KEY",
+    "IDP_REALNAME_REGISTRY_URL": "REALNAME_REGISTRY_URL",
+    "IDP_REALNAME_REGISTRY_CLIENT_ID": "REALNAME_REGISTRY_CLIENT_ID",
+    "IDP_REALNAME_REGISTRY_SECRET": "REALNAME_REGISTRY_SECRET",
+    "IDP_REALNAME_FACE_URL": "REALNAME_FACE_URL",
+    "IDP_REALNAME_FACE_SECRET": "REALNAME_FACE_SECRET",
+    "IDP_REALNAME_CONNECT_TIMEOUT": "REALNAME_CONNECT_TIMEOUT",
+    "IDP_REALNAME_READ_TIMEOUT": "REALNAME_READ_TIMEOUT",
+    "IDP_REALNAME_RETRIES": "REALNAME_RETRIES",
+    "IDP_REALNAME_ATTEMPTS_PER_DAY": "REALNAME_ATTEMPTS_PER_DAY",
     "IDP_PORT": "PORT",
     "IDP_TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
     "IDP_ALLOW_INSECURE_HTTP": "ALLOW_INSECURE_HTTP",
@@ -73,7 +84,19 @@ def load(app, overrides=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["ISSUER"] = app.config["ISSUER"].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["ISSUER"].startswith("https://")
+    _use_dev_registry(app.config)
     check(app.config)
+
+
+def _use_dev_registry(config):
+    """With the development registry mounted (development only) and no registry configured,
+    verify against the mounted one, over HTTP like any other."""
+    if not config["DEV_REGISTRY_MOUNT"] or config["REALNAME_REGISTRY_URL"]:
+        return
+    config["REALNAME_REGISTRY_URL"] = config["REALNAME_FACE_URL"] = \
+        config["ISSUER"] + "/dev/registry"
+    config["REALNAME_FACE_SECRET"] = config["REALNAME_REGISTRY_SECRET"]
+    config["DEV_REGISTRY_SECRET"] = config["REALNAME_REGISTRY_SECRET"]
 
 
 def _coerce(current, value, var):
@@ -134,6 +157,7 @@ def check(config):
         ("SECRET_KEY", "IDP_SECRET_KEY"),
         ("KEY_ENCRYPTION_KEY", "IDP_KEY_ENCRYPTION_KEY"),
         ("PAIRWISE_SECRET", "IDP_PAIRWISE_SECRET"),
+        ("BLIND_INDEX_KEY", "IDP_BLIND_INDEX_KEY"),
     ):
         value = config.get(key)
         if not value:
@@ -152,6 +176,7 @@ def check(config):
         raise ConfigError("IDP_ARGON2_MEMORY_COST must be at least 8 KiB per lane")
     _check_sms(config)
     _check_email(config)
+    _check_realname(config)
 
 
 def _check_sms(config):
@@ -171,6 +196,49 @@ def _check_sms(config):
             raise ConfigError("production requires an https IDP_SMS_GATEWAY_URL")
         if not config["SMS_GATEWAY_SECRET"] or len(config["SMS_GATEWAY_SECRET"]) < 32:
             raise ConfigError("IDP_SMS_GATEWAY_SECRET must be set, at least 32 characters")
+
+
+def pii_keys(value):
+    """``IDP_PII_KEYS`` as an ordered {kid: 32-byte key}; the first seals new data."""
+    keys = {}
+    for item in (value or "").split(","):
+        kid, sep, key = item.strip().partition(":")
+        if not sep or not kid or not kid.isascii() or not kid.replace("-", "").isalnum() \
+                or len(kid) > 32:
+            raise ConfigError("IDP_PII_KEYS must be kid:base64key[,kid:base64key...] with short "
+                              "alphanumeric key ids")
+        if kid in keys:
+            raise ConfigError(f"IDP_PII_KEYS names key id {kid!r} twice")
+        keys[kid] = decode_key(key, f"IDP_PII_KEYS ({kid})")
+    return keys
+
+
+def _check_realname(config):
+    if not config.get("PII_KEYS"):
+        raise ConfigError("IDP_PII_KEYS is not set")
+    pii_keys(config["PII_KEYS"])
+    production = config["ENV_NAME"] == "production"
+    if production and config["DEV_REGISTRY_MOUNT"]:
+        raise ConfigError("the development registry cannot be mounted in production")
+    for key in ("REALNAME_CONNECT_TIMEOUT", "REALNAME_READ_TIMEOUT"):
+        _check_seconds(config, key, 30)
+    retries = config["REALNAME_RETRIES"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 5:
+        raise ConfigError("IDP_REALNAME_RETRIES must be a whole number from 0 to 5")
+    attempts = config["REALNAME_ATTEMPTS_PER_DAY"]
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigError("IDP_REALNAME_ATTEMPTS_PER_DAY must be a whole number of at least 1")
+    for url_key, secret_key in (("REALNAME_REGISTRY_URL", "REALNAME_REGISTRY_SECRET"),
+                                ("REALNAME_FACE_URL", "REALNAME_FACE_SECRET")):
+        if not config[url_key]:
+            continue
+        url = urlsplit(config[url_key])
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ConfigError(f"IDP_{url_key} must be an absolute https URL")
+        if production and url.scheme != "https":
+            raise ConfigError(f"production requires an https IDP_{url_key}")
+        if not config[secret_key] or len(config[secret_key]) < 32:
+            raise ConfigError(f"IDP_{secret_key} must be set, at least 32 characters")
 
 
 def _check_email(config):

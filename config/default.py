@@ -33,6 +33,13 @@ SECRET_KEY = None
 KEY_ENCRYPTION_KEY = None
 #: Keys the pairwise subject identifiers (IDP_PAIRWISE_SECRET); never change it once in use.
 PAIRWISE_SECRET = None
+#: Keys sealing identity data (names, document numbers) at rest (IDP_PII_KEYS): one or more
+#: ``kid:base64-32-bytes`` separated by commas, the first sealing new data, the others only
+#: opening older data until ``idp realname reencrypt`` has moved it to the first.
+PII_KEYS = None
+#: Keys the blind index of identity documents (IDP_BLIND_INDEX_KEY, >= 32 characters). It
+#: cannot change once documents are bound: the index is what keeps one person to one account.
+BLIND_INDEX_KEY = None
 
 #: Largest request body accepted (bytes); protocol requests are a few kilobytes.
 MAX_CONTENT_LENGTH = 1024 * 1024
@@ -51,7 +58,8 @@ INTERACTION_TTL = 600
 #: Signing algorithms offered for ID tokens; the first is the default.
 ID_TOKEN_SIGNING_ALGS = ["ES256", "RS256"]
 #: Scopes this provider knows.
-SCOPES_SUPPORTED = ["openid", "profile", "phone", "email", "offline_access"]
+SCOPES_SUPPORTED = ["openid", "profile", "phone", "email", "offline_access", "id_number",
+                    "admin"]  # admin: the admin API (/admin/api), with a staff or client role
 #: Clock skew accepted on client assertions (seconds).
 CLIENT_ASSERTION_LEEWAY = 60
 #: Cache lifetime of the JWKS and discovery documents in relying parties (seconds).
@@ -164,3 +172,35 @@ EMAIL_IP_PER_HOUR = 20
 #: Development outbox: messages kept and for how long (seconds).
 EMAIL_OUTBOX_SIZE = 50
 EMAIL_OUTBOX_TTL = 3600
+
+# --- Relying parties (clients/) -------------------------------------------------------------
+#: After a secret rotation the previous secret keeps working this long (seconds).
+CLIENT_SECRET_ROTATION_OVERLAP = 86400
+#: Lifetime of a new client secret (seconds; 0: no expiry, RFC 7591 client_secret_expires_at).
+CLIENT_SECRET_LIFETIME = 0
+#: Dynamic registrations one initial access token may make per hour.
+CLIENT_REGISTRATION_PER_TOKEN_PER_HOUR = 30
+
+# --- Real-name verification (idp/realname) -------------------------------------------------
+#: The authoritative registry that matches name + document number (IDP_REALNAME_REGISTRY_URL;
+#: https in production), the client id it knows us by and the secret that signs requests and
+#: its answers (IDP_REALNAME_REGISTRY_CLIENT_ID, IDP_REALNAME_REGISTRY_SECRET). Empty: no
+#: online verification (levels 2 and 3 only at a service counter).
+REALNAME_REGISTRY_URL = ""
+REALNAME_REGISTRY_CLIENT_ID = "gov-idp"
+REALNAME_REGISTRY_SECRET = None
+#: The face verification (liveness + match) service and its signing secret
+#: (IDP_REALNAME_FACE_URL, IDP_REALNAME_FACE_SECRET). Empty: no level 3 online.
+REALNAME_FACE_URL = ""
+REALNAME_FACE_SECRET = None
+#: Timeouts (seconds) and retries of one verification call (IDP_REALNAME_CONNECT_TIMEOUT,
+#: IDP_REALNAME_READ_TIMEOUT, IDP_REALNAME_RETRIES); retries only after a failed transport or a
+#: 5xx answer, never after a definite one.
+REALNAME_CONNECT_TIMEOUT = 2.0
+REALNAME_READ_TIMEOUT = 5.0
+REALNAME_RETRIES = 2
+#: Verification attempts with a definite answer allowed per account per day.
+REALNAME_ATTEMPTS_PER_DAY = 5
+#: Mount the development registry and face service at /dev/registry and use it when no
+#: registry URL is set (development and testing only; refused in production).
+DEV_REGISTRY_MOUNT = False

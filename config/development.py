@@ -1,3 +1,5 @@
 """Development (``make run``): loopback http issuer, secrets from ``instance/dev.env``."""
 
 DEBUG = False
+#: The development registry and face service, mounted at /dev/registry (README, "Real-name").
+DEV_REGISTRY_MOUNT = True

@@ -5,9 +5,10 @@ Senders (config ``SMS_SENDER``):
 * ``outbox`` (development and testing): keeps the last messages in the shared store, where
   ``/dev/sms-outbox`` and ``idp sms outbox`` show them. Refused in production.
 * ``http``: one signed JSON POST to the operator's SMS gateway (``SMS_GATEWAY_URL``), with
-  ``X-Signature: sha256=<hex HMAC-SHA256 of the body keyed with SMS_GATEWAY_SECRET>`` and
-  ``X-Timestamp``. One attempt only: a failed send raises ``SmsDeliveryError`` and the person
-  asks again (within the rate limits) instead of the app retrying into a struggling gateway.
+  ``X-Signature: sha256=<hex HMAC-SHA256 of the body keyed with SMS_GATEWAY_SECRET>``,
+  ``X-Timestamp`` and ``X-Request-Id`` (the shared client, ``idp.signed_http``). One attempt
+  only: a failed send raises ``SmsDeliveryError`` and the person asks again (within the rate
+  limits) instead of the app retrying into a struggling gateway.
 
 Codes (``mfa.codes.CodeBook``, shared with email codes): 6 random digits, kept in the store
 only as an HMAC bound to purpose and phone number, single use (taken with ``pop``),
@@ -17,12 +18,8 @@ every worker and node shares them.
 Nothing here is shown to people: callers turn the typed errors into translated messages.
 """
 
-import hashlib
-import hmac
-import http.client
 import json
 import logging
-import ssl
 import time
 import uuid
 from dataclasses import asdict
@@ -33,6 +30,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from idp.signed_http import STATUS
+from idp.signed_http import TIMEOUT
+from idp.signed_http import SignedHttpClient
+from idp.signed_http import SignedHttpError
 from idp.store import store
 from mfa.codes import CODE_DIGITS  # noqa: F401  (part of this module's API)
 from mfa.codes import CodeBook
@@ -110,19 +111,18 @@ def outbox():
 
 
 class HttpGatewaySender:
-    """One signed JSON POST per message. ``http.client`` rather than ``urllib`` so that the
-    connect and read timeouts are separate (urllib has one timeout for both) and so that no
-    ``*_proxy`` environment variable silently reroutes codes."""
+    """One signed JSON POST per message, through the shared client (``idp.signed_http``:
+    separate connect and read timeouts, no ``*_proxy`` environment variable can reroute codes,
+    ``X-Signature`` over the body). One attempt: no retries."""
 
     def __init__(self, url, secret, connect_timeout=2.0, read_timeout=5.0):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("SMS_GATEWAY_URL must be an absolute http(s) URL")
         self.url = url
-        self.parts = parts
-        self.secret = secret.encode() if isinstance(secret, str) else secret
-        self.connect_timeout = float(connect_timeout)
-        self.read_timeout = float(read_timeout)
+        self.client = SignedHttpClient(url, secret, connect_timeout=connect_timeout,
+                                       read_timeout=read_timeout, retries=0,
+                                       user_agent="gov-idp-sms/1")
 
     def body_of(self, message):
         return json.dumps({"to": message.to, "text": message.text, "template": message.template,
@@ -130,43 +130,20 @@ class HttpGatewaySender:
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     def send(self, message):
-        body = self.body_of(message)
-        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "X-Signature": f"sha256={signature}", "X-Timestamp": str(int(time.time())),
-                   "X-Request-Id": message.request_id, "User-Agent": "gov-idp-sms/1"}
-        path = self.parts.path or "/"
-        if self.parts.query:
-            path += "?" + self.parts.query
-        if self.parts.scheme == "https":
-            conn = http.client.HTTPSConnection(self.parts.hostname, self.parts.port,
-                                               timeout=self.connect_timeout,
-                                               context=ssl.create_default_context())
-        else:
-            conn = http.client.HTTPConnection(self.parts.hostname, self.parts.port,
-                                              timeout=self.connect_timeout)
         try:
-            conn.connect()
-            conn.sock.settimeout(self.read_timeout)
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read(64 * 1024)
-            status = response.status
-        except TimeoutError as exc:
-            log.warning("SMS gateway timed out for %s (request %s)", mask(message.to),
-                        message.request_id)
-            raise SmsDeliveryError("the SMS gateway did not answer in time") from exc
-        except (OSError, http.client.HTTPException) as exc:
+            self.client.post(body=self.body_of(message), request_id=message.request_id)
+        except SignedHttpError as exc:
+            if exc.kind == TIMEOUT:
+                log.warning("SMS gateway timed out for %s (request %s)", mask(message.to),
+                            message.request_id)
+                raise SmsDeliveryError("the SMS gateway did not answer in time") from exc
+            if exc.kind == STATUS:
+                log.warning("SMS gateway answered %s for %s (request %s)", exc.status,
+                            mask(message.to), message.request_id)
+                raise SmsDeliveryError(f"the SMS gateway answered {exc.status}") from exc
             log.warning("SMS gateway unreachable for %s (request %s): %s", mask(message.to),
-                        message.request_id, type(exc).__name__)
-            raise SmsDeliveryError(f"the SMS gateway is unreachable ({type(exc).__name__})") \
-                from exc
-        finally:
-            conn.close()
-        if not 200 <= status < 300:
-            log.warning("SMS gateway answered %s for %s (request %s)", status, mask(message.to),
-                        message.request_id)
-            raise SmsDeliveryError(f"the SMS gateway answered {status}")
+                        message.request_id, exc.cause)
+            raise SmsDeliveryError(f"the SMS gateway is unreachable ({exc.cause})") from exc
         log.info("SMS to %s handed to the gateway (request %s)", mask(message.to),
                  message.request_id)
 

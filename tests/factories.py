@@ -10,6 +10,19 @@ from urllib.parse import urlsplit
 from clients.service import create_client
 from idp.accounts.service import create_user
 
+#: A production configuration that starts (secrets are throw-away test values).
+PRODUCTION = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
+              "SECRET_KEY": "s" * 40,
+              "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
+              "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+              "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/v1/send",
+              "SMS_GATEWAY_SECRET": "g" * 40, "EMAIL_SENDER": "smtp",
+              "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example",
+              "PII_KEYS": "k1:dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
+              "BLIND_INDEX_KEY": "b" * 40,
+              "REALNAME_REGISTRY_URL": "https://registry.gov.example/api",
+              "REALNAME_REGISTRY_SECRET": "r" * 40}
+
 PASSWORD = "S3cure-Passw0rd!"
 REDIRECT_URI = "http://127.0.0.1:9000/cb"
 

@@ -41,17 +41,24 @@ def level_of(acr) -> int:
     return values.index(acr) + 1 if acr in values else 0
 
 
+def required_level(client, acr_values=()) -> int:
+    """The level a login for ``client`` must reach: the platform's minimum, raised to the
+    lowest of the ``acr_values`` it asked for (they are alternatives, in order of preference;
+    unknown values are ignored)."""
+    asked = [level for level in map(level_of, acr_values) if level]
+    return max(getattr(client, "min_loa", 1) or 1, min(asked) if asked else 1)
+
+
 def has_second_factor(user) -> bool:
     return Factor.query.filter_by(user_id=user.id, confirmed=True).first() is not None
 
 
-def second_factor_needed(user, amr, *, require_mfa=False, acr_values=()) -> bool:
+def second_factor_needed(user, amr, *, require_mfa=False, level=1) -> bool:
     """Whether a login (or an SSO session being reused) must add a second factor:
     the citizen has enrolled one (then every login uses it), the platform's policy demands
-    it, or the platform asked for a level this citizen can reach only with two factors."""
+    it, or the platform needs a level this citizen reaches only with two factors."""
     if is_multi_factor(amr):
         return False
     if require_mfa or has_second_factor(user):
         return True
-    wanted = max((level_of(v) for v in acr_values), default=0)
-    return wanted > SINGLE_FACTOR_CEILING and user.loa > SINGLE_FACTOR_CEILING
+    return level > SINGLE_FACTOR_CEILING and user.loa > SINGLE_FACTOR_CEILING

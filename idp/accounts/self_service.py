@@ -86,10 +86,14 @@ EVENT_LABELS = {
     "session.ended": lambda: _("Signed out elsewhere"),
     "consent.revoked": lambda: _("Platform access withdrawn"),
     "logout": lambda: _("Logged out"),
+    "identity.verify": lambda: _("Identity verification"),
+    "account.unlocked": lambda: _("Account unlocked"),
+    "mfa.factors.reset": lambda: _("Second factors reset by the service desk"),
 }
 
 
-OUTCOME_LABELS = {"success": lambda: _("Succeeded"), "failure": lambda: _("Failed")}
+OUTCOME_LABELS = {"success": lambda: _("Succeeded"), "failure": lambda: _("Failed"),
+                  "error": lambda: _("Not completed (service unavailable)")}
 
 
 @bp.app_template_global()

@@ -57,18 +57,6 @@ def create_user(*, phone, password, name=None, email=None, username=None, common
     return user
 
 
-def unlock(phone, actor="operator"):
-    """An administrator's unlock: the account may log in again, its failure count cleared."""
-    user = User.query.filter_by(phone=normalise_phone(phone)).first()
-    if user is None:
-        raise AccountError(f"no account with phone {phone}")
-    before = user.status
-    user.status, user.locked_until, user.lock_reason, user.failed_logins = "active", None, None, 0
-    db.session.commit()
-    audit.record("account.unlocked", user_id=user.id, actor=actor, detail={"before": before})
-    return user
-
-
 def find_by_identifier(identifier: str):
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 254:
@@ -170,3 +158,9 @@ def remember_consent(user_id, client_id, scopes):
         except IntegrityError:
             db.session.rollback()
     raise RuntimeError("could not record consent")
+
+
+def forget_client(_sender, client_id, **_kw):
+    """A deleted platform's consents go with it (``clients.signals.client_deleted``)."""
+    Consent.query.filter_by(client_id=client_id).delete()
+    db.session.commit()

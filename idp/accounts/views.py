@@ -28,7 +28,10 @@ bp = Blueprint("accounts", __name__)
 #: Plain-language descriptions of what each scope lets a service see.
 SCOPE_TEXT = {
     "openid": lambda: _("Know who you are (a login identifier for this service)"),
-    "profile": lambda: _("Your name"),
+    "profile": lambda: _("Your name (with your date of birth and gender once your identity "
+                         "is verified)"),
+    "id_number": lambda: _("Your identity document type and number"),
+    "admin": lambda: _("Administer this identity provider with your staff roles"),
     "phone": lambda: _("Your mobile phone number"),
     "email": lambda: _("Your email address"),
     "offline_access": lambda: _("Keep you signed in to this service when you are away"),
@@ -40,6 +43,7 @@ class AccountConsole:
 
     client_id = None
     require_mfa = False
+    min_loa = 1
 
     @property
     def name(self):
@@ -69,7 +73,7 @@ def login_for_account(return_to):
     return redirect(url_for("accounts.interaction_page", uid=record["uid"]), code=303)
 
 
-def _resume(record):
+def resume(record):
     if record.get("return_to"):
         interaction.finish(record)
         return redirect(record["return_to"], code=303)
@@ -84,6 +88,8 @@ def interaction_page(uid):
     if record["stage"] == "mfa" and record.get("pending"):
         user = db.session.get(User, record["pending"]["user_id"])
         return second_factor_page(record, client, user)
+    if record["stage"] == "identity" and record.get("login"):
+        return redirect(url_for("realname.page", uid=uid), code=303)
     if record["stage"] == "select_account" and sessions.current():
         user = db.session.get(User, sessions.current()["user_id"])
         return render_page("accounts/select_account.html", record, client, user=user)
@@ -149,9 +155,8 @@ def login(uid):
 
 def after_first_factor(record, client, user, amr):
     """Ask for a second factor when one is needed, else complete the login."""
-    acr_values = (record["params"].get("acr_values") or "").split()
-    if assurance.second_factor_needed(user, amr, require_mfa=client.require_mfa,
-                                      acr_values=acr_values):
+    level = assurance.required_level(client, (record["params"].get("acr_values") or "").split())
+    if assurance.second_factor_needed(user, amr, require_mfa=client.require_mfa, level=level):
         record["pending"] = {"user_id": user.id, "amr": amr}
         record["stage"] = "mfa"
         interaction.save(record)
@@ -173,7 +178,7 @@ def finish_login(record, user, amr):
     interaction.save(record)
     audit.record("login.success", user_id=user.id,
                  detail={"client_id": record["client_id"], "amr": amr, "acr": acr})
-    return _resume(record)
+    return resume(record)
 
 
 @bp.route("/interaction/<uid>/select", methods=["POST"])
@@ -182,7 +187,7 @@ def select_account(uid):
     if request.form.get("choice") == "continue" and sessions.current():
         record["selected"] = True
         interaction.save(record)
-        return _resume(record)
+        return resume(record)
     record["stage"] = "login"
     interaction.save(record)
     return redirect(url_for("accounts.interaction_page", uid=uid), code=303)
@@ -204,4 +209,4 @@ def consent(uid):
                                  record["params"].get("scope", "").split())
     record["consent"] = decision
     interaction.save(record)
-    return _resume(record)
+    return resume(record)

@@ -6,11 +6,16 @@ import hmac
 
 from flask import current_app
 
+from idp.realname import service as realname
+
 SCOPE_CLAIMS = {
-    "profile": ("name", "preferred_username", "updated_at"),
+    "profile": ("name", "preferred_username", "updated_at", "birthdate", "gender"),
     "phone": ("phone_number", "phone_number_verified"),
     "email": ("email", "email_verified"),
+    "id_number": ("id_number", "id_document_type", "nationality"),
 }
+#: Claims about the identity binding, in every ID token and userinfo answer (no personal data).
+ASSURANCE_CLAIMS = ("loa", "real_name_verified", "verified_at")
 
 
 def subject_for(user, client) -> str:
@@ -24,27 +29,50 @@ def subject_for(user, client) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def assurance_claims(user) -> dict:
+    """``loa``: the account's identity level (1..4; the login's own level is ``acr``);
+    ``real_name_verified``: level 2 or more; ``verified_at``: when it was last raised."""
+    binding = realname.binding_of(user) if user.loa > 1 else None
+    claims = {"loa": user.loa, "real_name_verified": user.loa >= 2}
+    if binding is not None and binding.verified_at:
+        claims["verified_at"] = binding.verified_at
+    return claims
+
+
 def userinfo(user, client, scope: str) -> dict:
+    """OIDC Core 5.4. A verified account's ``name`` is the name on its document (with the
+    ``birthdate`` and ``gender`` the document gives); the document number needs the
+    ``id_number`` scope, which the platform must be registered for and the citizen consents
+    to."""
     scopes = set((scope or "").split())
-    claims = {"sub": subject_for(user, client)}
+    claims = {"sub": subject_for(user, client), **assurance_claims(user)}
+    verified = realname.verified_claims(user) if scopes & {"profile", "id_number"} else {}
     if "profile" in scopes:
-        if user.name:
-            claims["name"] = user.name
+        if verified.get("name") or user.name:
+            claims["name"] = verified.get("name") or user.name
         if user.username:
             claims["preferred_username"] = user.username
         claims["updated_at"] = user.updated_at
+        for name in ("birthdate", "gender"):
+            if name in verified:
+                claims[name] = verified[name]
+    if "id_number" in scopes and verified:
+        claims["id_number"] = verified["id_number"]
+        claims["id_document_type"] = verified["id_document_type"]
+        if "nationality" in verified:
+            claims["nationality"] = verified["nationality"]
     if "phone" in scopes:
         claims["phone_number"] = user.phone
         claims["phone_number_verified"] = bool(user.phone_verified)
     if "email" in scopes and user.email:
         claims["email"] = user.email
         claims["email_verified"] = bool(user.email_verified)
-    return claims
+    return client.release_claims(claims)  # the platform's policy: allowed_claims
 
 
 def claims_supported():
     names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
-             "at_hash"]
+             "at_hash", *ASSURANCE_CLAIMS]
     for group in SCOPE_CLAIMS.values():
         names.extend(group)
     return names

@@ -17,6 +17,7 @@ from joserfc.errors import JoseError
 from clients.service import get_client
 from idp.extensions import db
 from idp.keys.service import keyring
+from idp.oauth.claims import assurance_claims
 from idp.oauth.claims import subject_for
 from idp.oauth.models import OAuthToken
 from idp.store import store
@@ -46,7 +47,7 @@ def issue(client, grant_type, user, scope, context, include_refresh_token):
     ``context`` carries the login: auth_time, acr, amr, sid and, on refresh, the family."""
     cfg = current_app.config
     now = int(time.time())
-    ttl = cfg["ACCESS_TOKEN_TTL"]
+    ttl = client.access_token_ttl or cfg["ACCESS_TOKEN_TTL"]  # per-client policy, else default
     jti = new_id()
     claims = {
         "iss": cfg["ISSUER"],
@@ -85,8 +86,8 @@ def issue(client, grant_type, user, scope, context, include_refresh_token):
             access_token_jti=jti,
             access_expires_at=now + ttl,
             refresh_token_hash=sha256(refresh) if refresh else None,
-            refresh_expires_at=(context.get("refresh_expires_at") or now + cfg[
-                "REFRESH_TOKEN_TTL"]) if refresh else None,
+            refresh_expires_at=(context.get("refresh_expires_at") or now + (
+                client.refresh_token_ttl or cfg["REFRESH_TOKEN_TTL"])) if refresh else None,
             issued_at=now,
             auth_time=context["auth_time"],
             acr=context.get("acr"),
@@ -122,6 +123,7 @@ def id_token(client, user, scope, context, access_token=None, nonce=None):
         "acr": context.get("acr"),
         "amr": context.get("amr") or [],
     }
+    claims.update(assurance_claims(user))
     if context.get("sid"):
         claims["sid"] = context["sid"]
     if nonce:
@@ -209,3 +211,27 @@ def revoke_grants(sender, user_id, client_id, **_extra):
         user_id=user_id, client_id=client_id, revoked_at=None)}
     for family in families:
         revoke_family(family)
+
+
+def revoke_client(sender, client_id, **_extra):
+    """The client was deleted (``clients.signals.client_deleted``): every refresh token issued
+    to it is revoked and its live access tokens are remembered as revoked."""
+    now = int(time.time())
+    for jti, exp in db.session.execute(
+            db.select(OAuthToken.access_token_jti, OAuthToken.access_expires_at).where(
+                OAuthToken.client_id == client_id, OAuthToken.access_expires_at > now)):
+        revoke_access_token(jti, exp)
+    db.session.execute(db.update(OAuthToken).where(
+        OAuthToken.client_id == client_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
+    db.session.commit()
+
+
+def issued_per_day(sender, client_id, since, utc_offset, **_extra):
+    """Tokens issued to citizens through this client per day (``clients.signals.token_usage``):
+    {(issued_at + utc_offset) // 86400: count} from ``since`` on."""
+    # inline numbers: PostgreSQL must see the same expression in SELECT and GROUP BY
+    day = (OAuthToken.issued_at + db.literal_column(str(int(utc_offset)))) // db.literal_column(
+        "86400")
+    return dict(db.session.execute(
+        db.select(day, db.func.count()).where(
+            OAuthToken.client_id == client_id, OAuthToken.issued_at >= since).group_by(day)).all())

@@ -81,6 +81,11 @@ def _authorize(params, record=None, datalist=None):
         if user is None or not user.is_active:
             sessions.end()
             raise LoginRequiredError(redirect_uri=redirect_uri)
+        step = _assurance_step(params, record, client, user, login, redirect_uri)
+        if step is not None:
+            return step
+        # the level is the account's as it is now (it may have been raised in this flow)
+        login = {**login, "acr": assurance.acr_for(user, login["amr"])}
         decision = _consent(params, record, user, client, login, redirect_uri)
         if decision is not True:
             return decision
@@ -123,16 +128,28 @@ def _establish_login(params, record, client, redirect_uri):
         return _interaction(params, client, "login", record)
     if "select_account" in prompts and not (record and record.get("selected")):
         return _interaction(params, client, "select_account", record)
-    user = db.session.get(User, session["user_id"])
-    if user is not None and assurance.second_factor_needed(
-            user, session["amr"], require_mfa=client.require_mfa,
-            acr_values=(params.get("acr_values") or "").split()):
-        # step-up: the session stands, only the missing factor is asked for
+    return {k: session[k] for k in ("user_id", "auth_time", "amr", "acr", "sid")}
+
+
+def _assurance_step(params, record, client, user, login, redirect_uri):
+    """What the platform needs beyond the login: a verified identity at its level (through
+    ``idp.realname``), then the second factor that level or its policy asks for (a step-up:
+    the session stands, only the missing factor is asked for). None when nothing is missing."""
+    prompts = set((params.get("prompt") or "").split())
+    level = assurance.required_level(client, (params.get("acr_values") or "").split())
+    if user.loa < level:
         if "none" in prompts:
             raise InteractionRequiredError(redirect_uri=redirect_uri)
-        return _interaction(params, client, "mfa", record, pending={
-            "user_id": user.id, "amr": session["amr"], "step_up": True})
-    return {k: session[k] for k in ("user_id", "auth_time", "amr", "acr", "sid")}
+        record = _interaction(params, client, "identity", record, login=login, save=False)
+        record["required_level"] = level
+        return _show(record)
+    if assurance.second_factor_needed(user, login["amr"], require_mfa=client.require_mfa,
+                                      level=level):
+        if "none" in prompts:
+            raise InteractionRequiredError(redirect_uri=redirect_uri)
+        return _interaction(params, client, "mfa", record, login=login, pending={
+            "user_id": user.id, "amr": login["amr"], "step_up": True})
+    return None
 
 
 def _consent(params, record, user, client, login, redirect_uri):
@@ -143,14 +160,17 @@ def _consent(params, record, user, client, login, redirect_uri):
             raise AccessDeniedError(redirect_uri=redirect_uri)
         return True
     remembered = Consent.query.filter_by(user_id=user.id, client_id=client.client_id).first()
-    if remembered is not None and remembered.covers(scopes) and "consent" not in prompts:
+    if "consent" not in prompts and (client.skip_consent or (  # a first-party platform
+            remembered is not None and remembered.covers(scopes))):
         return True
     if "none" in prompts:
         raise ConsentRequiredError(redirect_uri=redirect_uri)
     return _interaction(params, client, "consent", record, login=login)
 
 
-def _interaction(params, client, stage, record, login=None, pending=None):
+def _interaction(params, client, stage, record, login=None, pending=None, save=True):
+    """Hand the browser to an interaction page at ``stage`` (or, with ``save=False``, return
+    the record for the caller to complete and pass to ``_show``)."""
     if record is None:
         record = interaction.create(params, client.client_id, stage)
     record["stage"] = stage
@@ -158,6 +178,10 @@ def _interaction(params, client, stage, record, login=None, pending=None):
         record["login"] = login
     if pending is not None:
         record["pending"] = pending
+    return _show(record) if save else record
+
+
+def _show(record):
     interaction.save(record)
     return redirect(url_for("accounts.interaction_page", uid=record["uid"]), code=303)
 

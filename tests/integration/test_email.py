@@ -570,17 +570,8 @@ def test_the_outbox_page_and_command_are_for_development_only(app, citizen, clie
 
 # --- Configuration -------------------------------------------------------------------------
 
-PRODUCTION = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
-              "SECRET_KEY": "s" * 40,
-              "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
-              "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-              "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/v1/send",
-              "SMS_GATEWAY_SECRET": "g" * 40, "EMAIL_SENDER": "smtp",
-              "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example"}
-
-
 def test_production_starts_with_an_smtp_relay():
-    config = create_app(PRODUCTION).config
+    config = create_app(f.PRODUCTION).config
     assert config["EMAIL_SMTP_PORT"] == 587 and config["EMAIL_SMTP_SECURITY"] == "starttls"
 
 
@@ -599,11 +590,11 @@ def test_production_starts_with_an_smtp_relay():
 ])
 def test_production_refuses_an_unusable_email_configuration(change, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
-        create_app({**PRODUCTION, **change})
+        create_app({**f.PRODUCTION, **change})
 
 
 def test_a_loopback_relay_may_go_without_tls():
-    config = create_app({**PRODUCTION, "EMAIL_SMTP_HOST": "127.0.0.1", "EMAIL_SMTP_PORT": 25,
+    config = create_app({**f.PRODUCTION, "EMAIL_SMTP_HOST": "127.0.0.1", "EMAIL_SMTP_PORT": 25,
                          "EMAIL_SMTP_SECURITY": "none"}).config
     assert config["EMAIL_SMTP_SECURITY"] == "none"
 
@@ -614,6 +605,6 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("IDP_EMAIL_SMTP_TIMEOUT", "4.5")
     monkeypatch.setenv("IDP_EMAIL_SMTP_USERNAME", "idp")
     monkeypatch.setenv("IDP_EMAIL_SMTP_PASSWORD", "relay-password")
-    config = create_app(PRODUCTION).config
+    config = create_app(f.PRODUCTION).config
     assert (config["EMAIL_SMTP_PORT"], config["EMAIL_SMTP_SECURITY"]) == (465, "ssl")
     assert config["EMAIL_SMTP_TIMEOUT"] == 4.5 and config["EMAIL_SMTP_PASSWORD"] == "relay-password"

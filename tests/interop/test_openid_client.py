@@ -35,6 +35,7 @@ from jose import JWTError
 from jose import jwk
 from jose import jwt
 
+from idp import devenv
 from tests.conftest import scratch_database
 
 HERE = Path(__file__).resolve().parent
@@ -112,16 +113,13 @@ class Provider:
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
-        alphabet = string.ascii_letters + string.digits
         env.update(
             IDP_ENV="development",
             IDP_ISSUER=self.issuer,
             IDP_DATABASE_URL=self.database_url or f"sqlite:///{self.workdir / 'idp.db'}",
-            IDP_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(48)),
-            IDP_KEY_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            IDP_PAIRWISE_SECRET="".join(secrets.choice(alphabet) for _ in range(48)),
             PYTHONUNBUFFERED="1",
         )
+        env.update({name: make() for name, make in devenv.GENERATORS.items()})
         if os.environ.get("IDP_TEST_REDIS_URL"):
             env["IDP_REDIS_URL"] = os.environ["IDP_TEST_REDIS_URL"]
         return env

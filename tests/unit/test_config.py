@@ -4,14 +4,9 @@ import pytest
 
 from config import ConfigError
 from idp import create_app
+from tests.factories import PRODUCTION
 
-GOOD = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
-        "SECRET_KEY": "s" * 40,
-        "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
-        "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-        "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/send",
-        "SMS_GATEWAY_SECRET": "g" * 40, "EMAIL_SENDER": "smtp",
-        "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example"}
+GOOD = PRODUCTION
 
 
 def test_a_good_production_config_starts():
@@ -31,6 +26,16 @@ def test_a_good_production_config_starts():
     ({"SMS_SENDER": "outbox"}, "IDP_SMS_SENDER=http"),
     ({"SMS_GATEWAY_URL": "http://sms.gov.example/send"}, "https"),
     ({"SMS_GATEWAY_SECRET": "short"}, "IDP_SMS_GATEWAY_SECRET"),
+    ({"PII_KEYS": None}, "IDP_PII_KEYS is not set"),
+    ({"PII_KEYS": "nokid"}, "kid:base64key"),
+    ({"PII_KEYS": "a:" + PRODUCTION["PII_KEYS"][3:] + ",a:" + PRODUCTION["PII_KEYS"][3:]},
+     "twice"),
+    ({"PII_KEYS": "k1:c2hvcnQ="}, "32 random bytes"),
+    ({"BLIND_INDEX_KEY": ""}, "IDP_BLIND_INDEX_KEY is not set"),
+    ({"REALNAME_REGISTRY_URL": "http://registry.gov.example/api"}, "https"),
+    ({"REALNAME_REGISTRY_SECRET": "short"}, "IDP_REALNAME_REGISTRY_SECRET"),
+    ({"REALNAME_RETRIES": 9}, "IDP_REALNAME_RETRIES"),
+    ({"DEV_REGISTRY_MOUNT": True}, "development registry"),
 ])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ConfigError, match=message):

@@ -1,0 +1,1 @@
+"""Real-name binding: identity documents, verification adapters, levels of assurance."""
