@@ -1,15 +1,10 @@
-"""A client's public keys: registered inline, or fetched from its ``jwks_uri`` with a timeout,
-a size limit and a short cache in the shared store."""
-
-import json
-import urllib.request
+"""A client's public keys: registered inline, or fetched from its ``jwks_uri`` with the bounded
+fetch of ``clients.fetch`` (timeout, size limit, short cache in the shared store)."""
 
 from authlib.oauth2.rfc6749 import InvalidClientError
-from flask import current_app
 
-from idp.store import store
-
-CACHE_SECONDS = 300
+from clients.fetch import FetchError
+from clients.fetch import fetch_json
 
 
 def client_jwks(client) -> dict:
@@ -17,26 +12,12 @@ def client_jwks(client) -> dict:
         return client.jwks
     if not client.jwks_uri:
         raise InvalidClientError(description="The client has no registered keys.")
-    key = "jwks-uri:" + client.client_id
-    cached = store().get(key)
-    if cached is not None:
-        return cached
-    cfg = current_app.config
-    limit = cfg["JWKS_URI_MAX_BYTES"]
-    if not client.jwks_uri.startswith(("https://", "http://")):
-        raise InvalidClientError(description="The client's jwks_uri is not an http(s) URL.")
     try:
-        req = urllib.request.Request(  # noqa: S310 (scheme checked above)
-            client.jwks_uri, headers={"Accept": "application/json"})
-        with urllib.request.urlopen(req, timeout=cfg["JWKS_URI_TIMEOUT"]) as resp:  # noqa: S310
-            body = resp.read(limit + 1)
-        if len(body) > limit:
-            raise ValueError("too large")
-        jwks = json.loads(body)
-        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise ValueError("not a JWK Set")
-    except (OSError, ValueError) as exc:
+        jwks = fetch_json(client.jwks_uri, "jwks-uri:" + client.client_id)
+    except FetchError as exc:
         raise InvalidClientError(
             description=f"The client's jwks_uri could not be used: {exc}") from None
-    store().set(key, jwks, CACHE_SECONDS)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise InvalidClientError(
+            description="The client's jwks_uri could not be used: not a JWK Set")
     return jwks

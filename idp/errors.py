@@ -9,6 +9,7 @@ import logging
 
 from authlib.oauth2 import OAuth2Error
 from flask import jsonify
+from flask import make_response
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
@@ -17,7 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/.well-known", "/jwks")
+JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/.well-known", "/jwks",
+                 "/connect/", "/admin/api/")
 
 
 class UserFacingError(Exception):
@@ -83,7 +85,11 @@ def register(app):
             return error_page("slow_down", _("Too many attempts. Wait a minute and try again."),
                               429)
         names = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}
-        return error_page(names.get(exc.code, "invalid_request"), exc.description, exc.code)
+        response = make_response(error_page(names.get(exc.code, "invalid_request"),
+                                            exc.description, exc.code))
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

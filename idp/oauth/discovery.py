@@ -32,6 +32,9 @@ def metadata() -> dict:
         "introspection_endpoint": iss + "/introspect",
         "revocation_endpoint": iss + "/revoke",
         "end_session_endpoint": iss + "/logout",
+        # RFC 7591 with an initial access token from a registrar; RFC 7592 at the
+        # registration_client_uri it returns
+        "registration_endpoint": iss + "/connect/register",
         "scopes_supported": cfg["SCOPES_SUPPORTED"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -3,6 +3,7 @@
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.oauth2.rfc6749 import ClientAuthentication
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -17,6 +18,9 @@ from joserfc.jwk import KeySet
 
 from clients.jwks import client_jwks
 from clients.service import get_client
+from clients.signals import client_deleted
+from clients.signals import token_usage
+from idp.accounts import service as accounts_service
 from idp.accounts.models import User
 from idp.accounts.signals import consent_revoked
 from idp.extensions import db
@@ -150,11 +154,20 @@ class IntrospectionEndpoint(BaseIntrospectionEndpoint):
 
     CLIENT_AUTH_METHODS = ALL_METHODS[:-1]
 
+    def authenticate_endpoint_client(self, request):
+        """A suspended or pending client still authenticates here (its credentials are checked
+        as anywhere else), and every token it asks about is inactive: its resource servers
+        learn at once that its tokens no longer count."""
+        client = self.server.any_status_auth(request, self.CLIENT_AUTH_METHODS,
+                                             self.ENDPOINT_NAME)
+        request.client = client
+        return client
+
     def query_token(self, token_string, token_type_hint):
         return _lookup(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
-        return token.check_client(client)
+        return client.is_active and token.check_client(client)
 
     def introspect_token(self, token):
         if token["kind"] == "access_token":
@@ -201,12 +214,18 @@ def create_server(app):
     server.register_grant(RefreshTokenGrant, [OpenIDToken()])
     server.register_grant(ClientCredentialsGrant)
     with app.app_context():
-        server.register_client_auth_method("private_key_jwt", PrivateKeyJWT())
+        private_key_jwt = PrivateKeyJWT()
+    server.register_client_auth_method("private_key_jwt", private_key_jwt)
+    server.any_status_auth = ClientAuthentication(get_client)  # introspection only
+    server.any_status_auth.register("private_key_jwt", private_key_jwt)
     server.register_endpoint(IntrospectionEndpoint)
     server.register_endpoint(RevocationEndpoint)
     server.register_extension(Issuer())
     app.extensions["idp.authorization"] = server
     consent_revoked.connect(tokens.revoke_grants, sender=app)
+    client_deleted.connect(tokens.revoke_client, sender=app)
+    client_deleted.connect(accounts_service.forget_client, sender=app)
+    token_usage.connect(tokens.issued_per_day, sender=app)
     return server
 
 

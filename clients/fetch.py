@@ -1,0 +1,89 @@
+"""Fetching a JSON document a client published (its ``jwks_uri``, its
+``sector_identifier_uri``): https only (plain http on a loopback host outside production, for
+development), a timeout, a size limit, redirects only to URLs that pass the same check, and a
+short cache in the shared store."""
+
+import ipaddress
+import json
+import socket
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from clients.validation import is_loopback
+from idp.store import store
+
+CACHE_SECONDS = 300
+
+
+class FetchError(ValueError):
+    """The document could not be fetched or is not JSON; the message says why."""
+
+
+def check_fetchable(url: str) -> str | None:
+    """Why ``url`` may not be fetched, or None when it may."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a URL"
+    if not host or "@" in parts.netloc:
+        return "is not an absolute URL with a host"
+    if parts.scheme == "https":
+        if current_app.config["ENV_NAME"] == "production" and not _public(host):
+            return "names a private, local or unresolvable address"
+        return None
+    if parts.scheme == "http" and is_loopback(host) and (
+            current_app.config["ENV_NAME"] != "production"):
+        return None
+    return "must use https"
+
+
+def _public(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a public one: registrants name these
+    URLs, and the provider must not be made to call its own network (SSRF). A later DNS answer
+    could differ (rebinding); the fetch is bounded in time and size and its body must be JSON."""
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0].split("%")[0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = 3
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        problem = check_fetchable(newurl)
+        if problem:
+            raise urllib.error.URLError(f"redirected to a URL that {problem}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch_json(url: str, cache_key: str):
+    """The JSON value at ``url`` (cached for ``CACHE_SECONDS`` under ``cache_key``)."""
+    cached = store().get(cache_key)
+    if cached is not None:
+        return cached
+    problem = check_fetchable(url)
+    if problem:
+        raise FetchError(f"the URL {problem}")
+    cfg = current_app.config
+    limit = cfg["JWKS_URI_MAX_BYTES"]
+    opener = urllib.request.build_opener(_CheckedRedirects())
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    try:
+        with opener.open(request, timeout=cfg["JWKS_URI_TIMEOUT"]) as response:
+            body = response.read(limit + 1)
+        if len(body) > limit:
+            raise FetchError(f"the document is larger than {limit} bytes")
+        value = json.loads(body)
+    except FetchError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise FetchError(str(exc) or exc.__class__.__name__) from None
+    store().set(cache_key, value, CACHE_SECONDS)
+    return value
