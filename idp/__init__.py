@@ -57,6 +57,7 @@ def create_app(overrides=None):
     clients_cache.init_app(app)
 
     _register_models()
+    from clients.registration import bp as client_registration_bp
     from idp import errors
     from idp.accounts import dev_outbox  # noqa: F401  (its routes join accounts_bp)
     from idp.accounts import email_pages  # noqa: F401  (its routes join account_bp)
@@ -65,20 +66,28 @@ def create_app(overrides=None):
     from idp.accounts.self_service import bp as account_bp
     from idp.accounts.sessions import apply_cookie
     from idp.accounts.views import bp as accounts_bp
+    from idp.admin.api import bp as admin_api_bp
+    from idp.admin.console import bp as admin_bp
     from idp.oauth.discovery import bp as discovery_bp
     from idp.oauth.server import create_server
     from idp.oauth.views import bp as oauth_bp
+    from idp.realname import counter  # noqa: F401  (its routes join realname_bp)
+    from idp.realname.views import bp as realname_bp
 
     create_server(app)
-    # Protocol endpoints are called by platforms' servers, often many behind one address;
-    # address-based limits apply to the interactive pages (accounts) only.
-    limiter.exempt(discovery_bp)
-    limiter.exempt(oauth_bp)
-    app.register_blueprint(discovery_bp)
-    app.register_blueprint(oauth_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(registration_bp)
+    # Protocol and JSON APIs are called by servers, often many behind one address:
+    # address-based limits apply to the interactive pages only. (Dynamic registration is
+    # limited per initial access token instead.)
+    for blueprint in (discovery_bp, oauth_bp, client_registration_bp, admin_api_bp):
+        limiter.exempt(blueprint)
+    for blueprint in (client_registration_bp, discovery_bp, oauth_bp, accounts_bp, account_bp,
+                      registration_bp, realname_bp, admin_bp, admin_api_bp):
+        app.register_blueprint(blueprint)
+    if app.config["DEV_REGISTRY_MOUNT"]:
+        from idp.realname.devregistry import bp as dev_registry_bp
+
+        limiter.exempt(dev_registry_bp)
+        app.register_blueprint(dev_registry_bp, url_prefix="/dev/registry")
     errors.register(app)
     app.after_request(apply_cookie)
     app.before_request(_refuse_nul_characters)
@@ -105,9 +114,11 @@ def _register_models():
     """Import every model so Flask-Migrate sees the whole schema."""
     import clients.models  # noqa: F401
     import idp.accounts.models  # noqa: F401
+    import idp.admin.models  # noqa: F401
     import idp.audit.models  # noqa: F401
     import idp.keys.models  # noqa: F401
     import idp.oauth.models  # noqa: F401
+    import idp.realname.models  # noqa: F401
     import mfa.models  # noqa: F401
 
 

@@ -1,6 +1,8 @@
 """The ``idp`` command: a Flask CLI group (``idp db upgrade``, ``idp run``, and ours below)."""
 
+import getpass
 import json
+import os
 import sys
 import time
 
@@ -28,7 +30,16 @@ def main():
         sys.exit(2)
 
 
-def _emit(data, as_json):
+def cli_actor():
+    """Who acts from the command line, for the audit log: ``cli:<OS user>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = f"uid-{os.getuid()}"
+    return f"cli:{user}"[:100]
+
+
+def emit(data, as_json):
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
@@ -37,7 +48,6 @@ def _emit(data, as_json):
 
 
 users = click.Group("users", help="Citizen accounts.")
-clients = click.Group("clients", help="Relying parties (regional platforms).")
 keys = click.Group("keys", help="Token signing keys.")
 dev = click.Group("dev", help="Development helpers (refused in production).")
 
@@ -49,16 +59,23 @@ dev = click.Group("dev", help="Development helpers (refused in production).")
 @click.option("--email", default=None)
 @click.option("--username", default=None)
 @click.option("--id-number", default=None,
-              help="Resident ID number (bound and verified by the real-name module).")
+              help="Identity document number, bound as declared (level 1; needs --name).")
+@click.option("--id-type", default="resident_id", show_default=True,
+              help="Document type of --id-number (see README, Real-name binding).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def users_create(phone, password, name, email, username, id_number, as_json):
+def users_create(phone, password, name, email, username, id_number, id_type, as_json):
     from idp.accounts.service import AccountError
     from idp.accounts.service import create_user
+    from idp.realname import service as realname
 
     if id_number:
-        raise click.ClickException(
-            "--id-number needs the real-name module, which this version does not have yet")
+        if not name:
+            raise click.ClickException("--id-number needs --name (as on the document)")
+        try:
+            realname.parse_document(id_type, id_number)
+        except realname.RealNameError as exc:
+            raise click.ClickException(f"--id-number: {exc.message}") from None
     from idp.accounts.password_policy import is_common
 
     if is_common(password):
@@ -69,72 +86,17 @@ def users_create(phone, password, name, email, username, id_number, as_json):
                            username=username, common_ok=True)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    _emit({"id": user.id, "uuid": user.uuid, "phone": user.phone, "name": user.name}, as_json)
+    if id_number:
+        try:
+            realname.declare(user, id_type, name, id_number, actor=cli_actor())
+        except realname.RealNameError as exc:
+            from idp.extensions import db
 
-
-@users.command("unlock")
-@click.option("--phone", required=True)
-@with_appcontext
-def users_unlock(phone):
-    """Unlock an account locked after failed logins (or re-enable a disabled one)."""
-    from idp.accounts.service import AccountError
-    from idp.accounts.service import unlock
-
-    try:
-        user = unlock(phone)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"unlocked {user.phone}")
-
-
-@clients.command("create")
-@click.option("--name", required=True)
-@click.option("--redirect-uri", "redirect_uris", multiple=True)
-@click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True)
-@click.option("--public", is_flag=True, help="A public client (no secret; auth method none).")
-@click.option("--auth-method", default=None,
-              help="client_secret_basic (default), client_secret_post, private_key_jwt, none.")
-@click.option("--grant-type", "grant_types", multiple=True,
-              help="authorization_code, refresh_token, client_credentials (repeatable).")
-@click.option("--scope", default="openid profile")
-@click.option("--jwks", "jwks_file", type=click.File(), default=None,
-              help="File with the client's public JWK Set (private_key_jwt).")
-@click.option("--jwks-uri", default=None)
-@click.option("--subject-type", default="pairwise", type=click.Choice(["pairwise", "public"]))
-@click.option("--sector-identifier", default=None)
-@click.option("--id-token-alg", default=None)
-@click.option("--require-mfa", is_flag=True, help="Logins for this platform need a 2nd factor.")
-@click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, grant_types,
-                   scope, jwks_file, jwks_uri, subject_type, sector_identifier, id_token_alg,
-                   require_mfa, as_json):
-    from clients.service import ClientValidationError
-    from clients.service import create_client
-
-    if public and auth_method not in (None, "none"):
-        raise click.ClickException("--public goes with --auth-method none only")
-    method = "none" if public else (auth_method or "client_secret_basic")
-    try:
-        jwks = json.load(jwks_file) if jwks_file else None
-    except ValueError as exc:
-        raise click.ClickException(f"--jwks is not JSON: {exc}") from None
-    try:
-        client, secret = create_client(
-            name=name, redirect_uris=redirect_uris, auth_method=method,
-            grant_types=grant_types or ("authorization_code", "refresh_token"), scope=scope,
-            jwks=jwks, jwks_uri=jwks_uri, subject_type=subject_type,
-            sector_identifier=sector_identifier, id_token_alg=id_token_alg,
-            post_logout_redirect_uris=post_logout_uris, require_mfa=require_mfa)
-    except ClientValidationError as exc:
-        raise click.ClickException(f"{exc.error}: {exc.description}") from None
-    data = {"client_id": client.client_id}
-    if secret:
-        data["client_secret"] = secret
-    data.update({"name": client.name, "redirect_uris": client.redirect_uris,
-                 "grant_types": client.grant_types, "scope": client.scope,
-                 "token_endpoint_auth_method": client.token_endpoint_auth_method})
-    _emit(data, as_json)
+            db.session.delete(user)
+            db.session.commit()
+            raise click.ClickException(f"--id-number: {exc.message}") from None
+    emit({"id": user.id, "uuid": user.uuid, "phone": user.phone, "name": user.name,
+           "loa": user.loa}, as_json)
 
 
 @keys.command("list")
@@ -208,7 +170,14 @@ def dev_bootstrap(port):
 
 
 def register_commands(app):
+    from clients.cli import clients
     from idp.accounts.outbox_cli import groups as outbox_groups
+    from idp.admin.cli import USERS_COMMANDS
+    from idp.admin.cli import admins
+    from idp.audit.cli import audit
+    from idp.realname.cli import realname
 
-    for group in (users, clients, keys, dev, *outbox_groups()):
+    for command in USERS_COMMANDS:
+        users.add_command(command)
+    for group in (users, clients, keys, dev, audit, admins, realname, *outbox_groups()):
         app.cli.add_command(group)

@@ -1,0 +1,1 @@
+"""Administration: staff roles, the admin console and its API."""

@@ -1,0 +1,286 @@
+"""What administrators do besides the client registry (``clients.service``): find citizens'
+accounts, lock and unlock them, reset their second factors, read their security events; list
+and rotate the signing keys; and the guards the console and the API share.
+
+Every change is audited with who (``actor``), the role acted in, the target and the values
+before and after; the audit event is committed with the change (``idp.audit.service.record``).
+Identity documents appear only masked (``idp.realname.service.summary``). A no-op (locking a
+locked account) changes nothing and records nothing.
+"""
+
+import re
+
+from flask import current_app
+from flask import has_request_context
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from clients import service as registry
+from idp.accounts import sessions
+from idp.accounts.models import User
+from idp.accounts.service import AccountError
+from idp.accounts.service import normalise_phone
+from idp.admin import roles
+from idp.admin.models import ClientRole
+from idp.audit import service as audit
+from idp.extensions import db
+from idp.keys.models import SigningKey
+from mfa.models import Factor
+from mfa.models import RecoveryCode
+
+#: Ids beyond a 32-bit integer name nothing (and SQLite refuses larger numbers outright).
+MAX_ID = 2**31 - 1
+MAX_PER_PAGE = 100
+
+
+class AdminError(Exception):
+    """An act that cannot be done; ``error`` and ``status`` as the API answers it."""
+
+    status = 400
+    error = "invalid_request"
+
+    def __init__(self, description):
+        super().__init__(description)
+        self.description = description
+
+
+class NotFound(AdminError):
+    status = 404
+    error = "not_found"
+
+
+class Conflict(AdminError):
+    status = 409
+    error = "conflict"
+
+
+class Forbidden(AdminError):
+    status = 403
+    error = "forbidden"
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+def get_user(user_id) -> User:
+    user = None
+    if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id <= MAX_ID:
+        user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no account {user_id!r}")
+    return user
+
+
+def search_users(query=None, *, page=1, per_page=20) -> tuple[list[User], int]:
+    """Accounts (newest first) matching ``query``: a mobile number (exact, any format), part
+    of one (digits), an email address (exact) or a username (exact or its beginning); no
+    query lists every account."""
+    query = (query or "").strip()[:254]
+    condition = None
+    if query:
+        try:
+            condition = User.phone == normalise_phone(query)
+        except AccountError:
+            if "@" in query:
+                condition = User.email == query.lower()
+            elif re.fullmatch(r"\+?\d{3,15}", query):
+                condition = User.phone.contains(query.lstrip("+"), autoescape=True)
+            else:
+                condition = or_(User.username == query,
+                                User.username.startswith(query, autoescape=True))
+    conditions = [] if condition is None else [condition]
+    total = db.session.execute(select(func.count()).select_from(User).where(*conditions)
+                               ).scalar_one()
+    rows = db.session.execute(
+        select(User).where(*conditions).order_by(User.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    return list(rows), total
+
+
+def user_summary(user) -> dict:
+    return {"id": user.id, "phone": user.phone, "username": user.username, "name": user.name,
+            "email": user.email, "status": user.status, "loa": user.loa,
+            "created_at": user.created_at}
+
+
+def identity_of(user) -> dict | None:
+    """The identity binding, masked: never a full document number or name."""
+    from idp.realname import service as realname
+
+    found = realname.summary(user)
+    if found is None:
+        return None
+    return {key: found[key] for key in ("level", "source", "doc_type", "masked_name",
+                                        "masked_number", "verified_at")}
+
+
+def user_detail(user) -> dict:
+    factors = Factor.query.filter_by(user_id=user.id, confirmed=True).order_by(Factor.id)
+    codes = RecoveryCode.query.filter_by(user_id=user.id, used_at=None).count()
+    return {
+        **user_summary(user),
+        "uuid": user.uuid,
+        "email_verified": bool(user.email_verified),
+        "locked_until": user.locked_until,
+        "lock_reason": user.lock_reason,
+        "failed_logins": user.failed_logins,
+        "roles": sorted(roles.roles_of(user.id)),
+        "factors": [{"id": f.id, "kind": f.kind, "name": f.name, "created_at": f.created_at,
+                     "last_used_at": f.last_used_at} for f in factors],
+        "recovery_codes_left": codes,
+        "identity": identity_of(user),
+    }
+
+
+def _guard(user, role, acting_user_id):
+    """Nobody locks or resets their own account here (the account pages are for that), and
+    only a super administrator touches a staff member's account. ``role`` None: the operator
+    at the command line."""
+    if acting_user_id is not None and user.id == acting_user_id:
+        raise Forbidden("administrators cannot lock, unlock or reset their own account")
+    if role not in (None, "super_admin") and roles.roles_of(user.id):
+        raise Forbidden("only a super administrator may change a staff member's account")
+
+
+def _end_sign_ins(user):
+    """The account's browser sessions end and its tokens stop."""
+    from idp.oauth.models import OAuthToken
+    from idp.oauth.tokens import revoke_family
+
+    if has_request_context():
+        sessions.end_for(user.id)
+    else:  # the command line
+        with current_app.test_request_context():
+            sessions.end_for(user.id)
+    families = {row.family_id for row in OAuthToken.query.filter_by(user_id=user.id,
+                                                                    revoked_at=None)}
+    for family in families:
+        revoke_family(family)
+    return len(families)
+
+
+def lock(user_id, *, actor, role, reason=None, acting_user_id=None) -> User:
+    """Stop the account from logging in until an administrator unlocks it (status
+    ``disabled``); its sessions end and its tokens are revoked."""
+    user = get_user(user_id)
+    _guard(user, role, acting_user_id)
+    reason = " ".join((reason or "").split())[:200] or "locked by an administrator"
+    if user.status == "disabled":
+        return user
+    before = {"status": user.status, "lock_reason": user.lock_reason}
+    families = _end_sign_ins(user)
+    user.status, user.locked_until, user.lock_reason = "disabled", None, reason
+    audit.record("account.locked", user_id=user.id, actor=actor, role=role,
+                 target=f"user:{user.id}",
+                 detail={"before": before, "after": {"status": "disabled", "lock_reason": reason},
+                         "token_families_revoked": families})
+    return user
+
+
+def unlock(user_id, *, actor, role, acting_user_id=None) -> User:
+    """The account may log in again, its failure count cleared (as ``idp users unlock``)."""
+    user = get_user(user_id)
+    _guard(user, role, acting_user_id)
+    if user.status == "active" and not user.failed_logins:
+        return user
+    before = {"status": user.status, "lock_reason": user.lock_reason,
+              "failed_logins": user.failed_logins}
+    user.status, user.locked_until, user.lock_reason, user.failed_logins = "active", None, None, 0
+    audit.record("account.unlocked", user_id=user.id, actor=actor, role=role,
+                 target=f"user:{user.id}",
+                 detail={"before": before, "after": {"status": "active", "lock_reason": None,
+                                                     "failed_logins": 0}})
+    return user
+
+
+def reset_factors(user_id, *, actor, role, acting_user_id=None) -> int:
+    """Remove every second factor and recovery code (a citizen who lost them, after their
+    identity was checked); the password remains. Returns how many factors were removed."""
+    user = get_user(user_id)
+    _guard(user, role, acting_user_id)
+    factors = Factor.query.filter_by(user_id=user.id).all()
+    codes = RecoveryCode.query.filter_by(user_id=user.id, used_at=None).count()
+    if not factors and not codes:
+        return 0
+    before = {"factors": [{"id": f.id, "kind": f.kind, "name": f.name} for f in factors
+                          if f.confirmed], "recovery_codes_left": codes}
+    for factor in factors:
+        db.session.delete(factor)
+    RecoveryCode.query.filter_by(user_id=user.id).delete()
+    audit.record("mfa.factors.reset", user_id=user.id, actor=actor, role=role,
+                 target=f"user:{user.id}",
+                 detail={"before": before, "after": {"factors": [], "recovery_codes_left": 0}})
+    return len(before["factors"])
+
+
+def user_events(user_id, *, after_id=None, limit=50) -> dict:
+    """The account's security events, newest first (``audit.events`` page)."""
+    user = get_user(user_id)
+    return audit.events({"user_id": user.id}, after_id=after_id, limit=limit,
+                        newest_first=True)
+
+
+# --- Signing keys -----------------------------------------------------------------------------
+
+def key_view(key) -> dict:
+    return {"kid": key.kid, "alg": key.alg, "state": key.state, "created_at": key.created_at,
+            "activated_at": key.activated_at, "retired_at": key.retired_at,
+            "publish_until": key.publish_until}
+
+
+def list_keys() -> list[dict]:
+    rows = SigningKey.query.order_by(SigningKey.alg, SigningKey.id).all()
+    return [key_view(k) for k in rows]
+
+
+def rotate_keys(*, actor, role) -> list[dict]:
+    """``idp keys rotate``: promote each pre-published key, retire the signing one, publish a
+    new next key. Returns the changes as [{alg, state, kid}]."""
+    from idp.keys.service import rotate
+
+    before = {k.kid: k.state for k in SigningKey.query.all()}
+    changes = [{"alg": alg, "state": state, "kid": kid} for alg, state, kid in rotate()]
+    after = {k.kid: k.state for k in SigningKey.query.all()}
+    audit.record("keys.rotated", actor=actor, role=role, target="keys",
+                 detail={"before": before, "after": after})
+    return changes
+
+
+# --- Clients: what the registry leaves to the administration ---------------------------------
+
+def guard_admin_scope(role, new_scope, old_scope=""):
+    """Only a super administrator gives a client the ``admin`` scope (its tokens could then
+    reach this API)."""
+    gained = roles.ADMIN_SCOPE in str(new_scope or "").split() and (
+        roles.ADMIN_SCOPE not in str(old_scope or "").split())
+    if gained and role != "super_admin":
+        raise Forbidden("only a super administrator may give a client the admin scope")
+
+
+def client_view(client) -> dict:
+    return {**registry.client_metadata(client), "updated_at": client.updated_at,
+            "roles": sorted(roles.client_roles_of(client.client_id))}
+
+
+#: action -> (the statuses it applies to, the status it sets)
+TRANSITIONS = {"approve": (("pending",), "active"), "activate": (("suspended",), "active"),
+               "suspend": (("pending", "active"), "suspended")}
+
+
+def change_status(client_id, action, *, actor, role, reason=None):
+    """Approve a pending client, suspend one, or re-activate a suspended one; any other
+    move is a ``Conflict``."""
+    client = registry.client_row(client_id)
+    needs, status = TRANSITIONS[action]
+    if client.status not in needs:
+        raise Conflict(f"a {client.status} client cannot be {action}d "
+                       f"(it must be {' or '.join(needs)})")
+    return registry.set_status(client_id, status, actor=actor, role=role, reason=reason)
+
+
+def delete_client(client_id, *, actor, role):
+    """The registry's delete, with the client's admin roles."""
+    registry.client_row(client_id)
+    ClientRole.query.filter_by(client_id=client_id).delete()
+    registry.delete_client(client_id, actor=actor, role=role)
+
