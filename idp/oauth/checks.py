@@ -13,6 +13,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN
 from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
 
+from idp.oauth.claims import parse_claims_request
+
 PROMPTS = {"none", "login", "consent", "select_account"}
 SINGLE_VALUED = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
                  "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values",
@@ -80,6 +82,14 @@ def check_acr_values(grant):
         raise InvalidRequestError("Invalid 'acr_values' parameter.")
 
 
+def check_claims_parameter(grant):
+    """OIDC Core 5.5: ``claims`` is a JSON object of ``userinfo`` / ``id_token`` requests."""
+    try:
+        parse_claims_request(grant.request.payload.data.get("claims"))
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
 def check_response_mode(grant):
     """OAuth 2.0 Multiple Response Types: only ``query`` is offered for the code flow."""
     mode = grant.request.payload.data.get("response_mode")
@@ -102,7 +112,7 @@ def check_request_objects(grant):
 
 AUTHORIZATION_CHECKS = (check_single_values, check_request_objects, check_response_mode,
                         check_openid_scope, check_scope, check_nonce, check_prompt, check_max_age,
-                        check_acr_values)
+                        check_acr_values, check_claims_parameter)
 
 
 class AuthorizationChecks:

@@ -11,6 +11,8 @@ from flask import Response
 from flask import current_app
 
 from idp.keys.service import keyring
+from idp.oauth.claims import TRUST_FRAMEWORK
+from idp.oauth.claims import VERIFIED_CLAIM_NAMES
 from idp.oauth.claims import claims_supported
 from idp.oauth.server import CLIENT_ASSERTION_ALGS
 
@@ -50,7 +52,12 @@ def metadata() -> dict:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
+        # OpenID Connect for Identity Assurance 1.0
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [TRUST_FRAMEWORK],
+        "evidence_supported": ["electronic_record", "document"],
+        "claims_in_verified_claims_supported": list(VERIFIED_CLAIM_NAMES),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,

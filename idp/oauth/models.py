@@ -26,6 +26,8 @@ class OAuthToken(db.Model):
     acr = db.Column(db.String(64))
     amr = db.Column(db.JSON)
     sid = db.Column(db.String(43))
+    #: The ``claims`` request parameter of the login (OIDC Core 5.5), for userinfo.
+    claims_request = db.Column(db.JSON)
 
     # --- Authlib TokenMixin (refresh grant) ---------------------------------------------
     def check_client(self, client):
@@ -36,5 +38,5 @@ class OAuthToken(db.Model):
 
     def context(self):
         return {"auth_time": self.auth_time, "acr": self.acr, "amr": self.amr or [],
-                "sid": self.sid, "family_id": self.family_id,
+                "sid": self.sid, "family_id": self.family_id, "claims": self.claims_request,
                 "refresh_expires_at": self.refresh_expires_at}

@@ -19,6 +19,7 @@ from idp.extensions import db
 from idp.keys.service import keyring
 from idp.oauth.claims import assurance_claims
 from idp.oauth.claims import subject_for
+from idp.oauth.claims import verified_claims
 from idp.oauth.models import OAuthToken
 from idp.store import store
 
@@ -93,6 +94,7 @@ def issue(client, grant_type, user, scope, context, include_refresh_token):
             acr=context.get("acr"),
             amr=context.get("amr"),
             sid=context.get("sid"),
+            claims_request=context.get("claims"),
         )
     return token, record
 
@@ -124,6 +126,7 @@ def id_token(client, user, scope, context, access_token=None, nonce=None):
         "amr": context.get("amr") or [],
     }
     claims.update(assurance_claims(user))
+    claims.update(verified_claims(user, scope, context.get("claims"), "id_token"))
     if context.get("sid"):
         claims["sid"] = context["sid"]
     if nonce:

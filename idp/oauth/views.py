@@ -254,7 +254,8 @@ def userinfo():
     client = authorization_server().query_client(claims["client_id"])
     if row is None or row.revoked_at or user is None or not user.is_active or client is None:
         return _bearer_error(401, "invalid_token", "The access token is no longer valid.")
-    return jsonify(userinfo_claims(user, client, claims["scope"])), 200, NO_STORE
+    return jsonify(userinfo_claims(user, client, claims["scope"], row.claims_request)), 200, \
+        NO_STORE
 
 
 @bp.route("/logout", methods=["GET", "POST"])

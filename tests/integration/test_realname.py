@@ -477,3 +477,61 @@ def test_discovery_lists_levels_scopes_and_claims(app):
     for claim in ("loa", "real_name_verified", "verified_at", "birthdate", "gender",
                   "id_number"):
         assert claim in metadata["claims_supported"]
+
+
+# --- OpenID Connect for Identity Assurance ------------------------------------------------
+
+def test_verified_claims_for_a_platform_that_asks_with_the_claims_parameter(app):
+    import json
+
+    setup_users(app)
+    flow, page = sign_in(app)
+    flow.follow(bind(flow, page))
+    client_id, secret = rp_flow(app)
+    request = {"userinfo": {"verified_claims": {"verification": {"trust_framework": None},
+                                                "claims": {"name": None, "birthdate": None}}},
+               "id_token": {"verified_claims": {"verification": {"trust_framework": None},
+                                                "claims": {"name": None}}}}
+    verifier, challenge = f.pkce()
+    page = flow.follow(flow.start(f.authorize_params(client_id, challenge,
+                                                     claims=json.dumps(request))))
+    page = flow.consent(page)
+    tokens = exchange(flow, client_id, secret, verifier, page.headers["Location"])
+    in_token = f.claims_of(app, tokens["id_token"]).claims["verified_claims"]
+    assert in_token["claims"] == {"name": "张三"}
+    assert in_token["verification"]["trust_framework"] == "cn_gov_idp"
+    assert in_token["verification"]["assurance_level"] == ACR.format(2)
+    assert in_token["verification"]["evidence"][0]["type"] == "electronic_record"
+    info = flow.http.get("/userinfo", headers={
+        "Authorization": f"Bearer {tokens['access_token']}"}).get_json()
+    assert info["verified_claims"]["claims"] == {"name": "张三", "birthdate": "1980-01-01"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                        info["verified_claims"]["verification"]["time"])
+    refreshed = flow.http.post("/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(client_id, secret))
+    assert refreshed.status_code == 200  # the refreshed ID token keeps the login's request
+    assert "verified_claims" in f.claims_of(app, refreshed.get_json()["id_token"]).claims
+
+
+@pytest.mark.parametrize("claims", ["not json", "[]", '{"other": {}}', '{"userinfo": 1}',
+                                    '{"userinfo": {"x": null}' + " " * 5000 + "}"])
+def test_a_malformed_claims_parameter_is_invalid_request(app, claims):
+    client_id, _ = rp_flow(app)
+    response = f.Flow(app.test_client()).start(f.authorize_params(client_id, f.pkce()[1],
+                                                                  claims=claims))
+    assert f.query(response.headers["Location"])["error"] == "invalid_request"
+
+
+def test_unverified_or_without_profile_no_verified_claims(app):
+    import json
+
+    setup_users(app)
+    client_id, secret = rp_flow(app)
+    request = json.dumps({"userinfo": {"verified_claims": {"claims": {"name": None}}}})
+    flow, page, verifier, _ = start_login(app, client_id, claims=request)
+    page = flow.consent(page)
+    tokens = exchange(flow, client_id, secret, verifier, page.headers["Location"])
+    info = flow.http.get("/userinfo", headers={
+        "Authorization": f"Bearer {tokens['access_token']}"}).get_json()
+    assert "verified_claims" not in info

@@ -11,6 +11,7 @@ from flask import current_app
 from idp.accounts.models import User
 from idp.extensions import db
 from idp.oauth import tokens
+from idp.oauth.claims import parse_claims_request
 from idp.oauth.grants.base import TokenIssuing
 from idp.store import store
 
@@ -65,6 +66,7 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
             "acr": login["acr"],
             "amr": login["amr"],
             "sid": login["sid"],
+            "claims": parse_claims_request(data.get("claims")),  # checked at /authorize
             "expires_at": int(time.time()) + ttl,
         }
         store().set("code:" + tokens.sha256(code), record, ttl + 5)
@@ -97,4 +99,5 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
 
     def auth_context(self):
         code = self.request.authorization_code
-        return {k: code[k] for k in ("auth_time", "acr", "amr", "sid", "family_id")}
+        return {k: code.get(k) for k in ("auth_time", "acr", "amr", "sid", "family_id",
+                                          "claims")}
