@@ -30,12 +30,12 @@ def browser():
 
 
 @contextlib.contextmanager
-def _served(database_url, tmp_path, host):
+def _served(database_url, tmp_path, host, **overrides):
     """(app, base_url) of a provider on a free loopback port, its issuer at ``host``."""
     url = database_url or f"sqlite:///{tmp_path / 'browser.db'}"
     server = make_server("127.0.0.1", 0, None, threaded=True)
     base = f"http://{host}:{server.server_port}"
-    server.app = make_app(url, ISSUER=base)
+    server.app = make_app(url, ISSUER=base, **overrides)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server.app, base
@@ -46,6 +46,14 @@ def _served(database_url, tmp_path, host):
 @pytest.fixture
 def live(database_url, tmp_path):
     with _served(database_url, tmp_path, "127.0.0.1") as served:
+        yield served
+
+
+@pytest.fixture
+def live_with_registry(database_url, tmp_path):
+    """Like ``live``, with the development registry and face service mounted (as ``make run``
+    does) and used over HTTP."""
+    with _served(database_url, tmp_path, "127.0.0.1", DEV_REGISTRY_MOUNT=True) as served:
         yield served
 
 
