@@ -96,10 +96,15 @@ def interaction_page(uid):
     return _login_page(record, client)
 
 
+#: Headers of the pages of a login: never cached or framed, and no ``form-action`` limit,
+#: because their forms end in a redirect to the platform, whose scheme may be a native app's.
+INTERACTION_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                       "Content-Security-Policy": "frame-ancestors 'none'"}
+
+
 def render_page(template, record, client, status=200, **context):
     html = render_template(template, record=record, client=client, **context)
-    return html, status, {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                          "Content-Security-Policy": "frame-ancestors 'none'"}
+    return html, status, INTERACTION_HEADERS
 
 
 def second_factor_page(record, client, user, error=None, status=200):

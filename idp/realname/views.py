@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from idp import interaction
 from idp.accounts import sessions
 from idp.accounts.models import User
+from idp.accounts.views import INTERACTION_HEADERS
 from idp.accounts.views import load_interaction
 from idp.accounts.views import login_for_account
 from idp.accounts.views import resume
@@ -91,6 +92,8 @@ def _page(subject, error=None, status=200, form=None):
         doc_types=[(t, documents.type_label(t)) for t in documents.DOCUMENT_TYPES],
         required=(subject.record or {}).get("required_level"), error=error, form=form or {},
         REGISTRY=REGISTRY)
+    if subject.record is not None:
+        return html, status, INTERACTION_HEADERS
     return html, status, {"Cache-Control": "no-store"}
 
 
