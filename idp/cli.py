@@ -166,6 +166,11 @@ def dev_bootstrap(port):
 &redirect_uri={redirect_uri}&scope=openid%20profile&state=demo&nonce=demo\
 &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256
                        (code_verifier dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk)
+  Level 2 or 3:        add &acr_values=urn:cn:gov:idp:loa:2 to the login, or open
+                       {issuer}/account/identity; the development registry knows
+                       张三 11010119800101031X (its face check has Pass / Fail buttons)
+  Administration:      idp admins grant --phone {phone} --role super_admin, add an
+                       authenticator app at {issuer}/account, then open {issuer}/admin
 """)
 
 
