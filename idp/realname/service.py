@@ -284,6 +284,8 @@ def finish_face(user, session_id):
         raise RealNameError("face_failed", _(
             "This face check was not started here or has expired. Start it again."))
     binding = binding_of(user)
+    if binding is None or binding.level < REGISTRY:
+        raise RealNameError("needs_registry")
     before = user.loa
     try:
         result = verifiers.face_verifier().result(session_id)
@@ -308,7 +310,11 @@ def finish_face(user, session_id):
 
 
 def verify_in_person(clerk, user, doc_type, name, number, nationality=None):
-    """Level 4: a counter clerk checked the original document against the person."""
+    """Level 4: a counter clerk checked the original document against the person (never
+    their own: a second clerk does that)."""
+    if clerk.id == user.id:
+        raise RealNameError("own_account", _(
+            "Clerks cannot verify their own account; another clerk must do it."))
     document = parse_document(doc_type, number, nationality)
     name = clean_name(name)
     before = user.loa

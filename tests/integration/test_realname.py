@@ -535,3 +535,14 @@ def test_unverified_or_without_profile_no_verified_claims(app):
     info = flow.http.get("/userinfo", headers={
         "Authorization": f"Bearer {tokens['access_token']}"}).get_json()
     assert "verified_claims" not in info
+
+
+def test_a_clerk_cannot_verify_their_own_account(app):
+    setup_users(app)
+    flow, _page = clerk_session(app)
+    page = flow.get("/counter?phone=13700137000")
+    action, fields = f.form_of(page.get_data(as_text=True))
+    fields.update(doc_type="resident_id", name=LI["name"], number=LI["number"], checked="yes")
+    response = flow.post(action, data=fields)
+    assert response.status_code == 400
+    assert level(app, "+8613700137000") == 1
