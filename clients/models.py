@@ -82,7 +82,12 @@ class ClientBehaviour(ClientMixin):
         if self.allowed_claims is None:
             return claims
         allowed = set(self.allowed_claims)
-        return {k: v for k, v in claims.items() if k == "sub" or k in allowed}
+        released = {k: v for k, v in claims.items() if k == "sub" or k in allowed}
+        verified = released.pop("verified_claims", None)  # its claims are filtered too
+        inner = {k: v for k, v in (verified or {}).get("claims", {}).items() if k in allowed}
+        if inner:
+            released["verified_claims"] = {**verified, "claims": inner}
+        return released
 
 
 class Client(db.Model, ClientBehaviour):

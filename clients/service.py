@@ -43,9 +43,12 @@ from idp.extensions import db
 
 #: Fields whose change by the platform itself (RFC 7592) sends an approved client back to
 #: review, unless its initial access token approves automatically.
+#: Changes a platform makes to its own registration that send it back to review: what it can
+#: do, and what citizens see of it on the consent page (a new name or logo could mislead).
 REVIEWED_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "grant_types",
                    "token_endpoint_auth_method", "application_type", "jwks", "jwks_uri",
-                   "sector_identifier_uri", "scope", "subject_type")
+                   "sector_identifier_uri", "scope", "subject_type", "client_name", "logo_uri",
+                   "client_uri", "policy_uri", "tos_uri")
 MAX_ROTATION_OVERLAP = 30 * 86400
 MAX_IAT_LIFETIME = 365 * 86400
 
@@ -263,12 +266,17 @@ def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, re
                 "the sector of pairwise subjects cannot change once registered")
         values.pop("sector_identifier")
     new_uri = values["sector_identifier_uri"]
-    if new_uri and new_uri != client.sector_identifier_uri and sector_for(
-            {**values, "sector_identifier": None}, client.client_id) != client.sector_identifier:
+    # The pairwise sector never moves: a platform changing its own registration (RFC 7592)
+    # keeps its redirect URIs (or sector_identifier_uri) on its sector's host, else it would
+    # receive another platform's subject identifiers. The operator may move redirect URIs.
+    recheck = (not policy and values["subject_type"] == "pairwise") or (
+        new_uri and new_uri != client.sector_identifier_uri)
+    if recheck and sector_for({**values, "sector_identifier": None},
+                              client.client_id) != client.sector_identifier:
         raise ClientValidationError(
             "invalid_client_metadata",
-            "sector_identifier_uri must be on the host of the client's sector "
-            f"({client.sector_identifier}): the pairwise sector cannot change")
+            "the redirect URIs and sector_identifier_uri must stay on the host of the client's "
+            f"pairwise sector ({client.sector_identifier}): the sector cannot change")
     changed = {k: v for k, v in values.items() if before_all.get(k) != v}
     secret = None
     if not changed:
@@ -288,7 +296,8 @@ def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, re
     if review and client.status == "active" and any(k in changed for k in REVIEWED_FIELDS):
         iat = (db.session.get(InitialAccessToken, client.initial_access_token_id)
                if client.initial_access_token_id else None)
-        if iat is None or not iat.auto_approve:
+        if iat is None or not iat.auto_approve or iat.revoked_at is not None or (
+                iat.expires_at <= time.time()):
             client.status = "pending"
             client.status_reason = "metadata changed by the client: awaiting review"
             detail["before"]["status"], detail["after"]["status"] = "active", "pending"

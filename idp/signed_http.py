@@ -47,6 +47,7 @@ import hmac
 import http.client
 import json
 import logging
+import re
 import ssl
 import time
 import uuid
@@ -130,7 +131,7 @@ def check_signature(secret, body: bytes, headers, max_skew=MAX_SKEW, now=None) -
     if not given:
         raise InvalidSignature("no X-Signature header")
     stamp = _header(headers, TIMESTAMP_HEADER)
-    if stamp is None or not stamp.strip().isdigit():
+    if stamp is None or not re.fullmatch(r"[0-9]{1,12}", stamp.strip()):
         raise InvalidSignature("no valid X-Timestamp header")
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > max_skew:

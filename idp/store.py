@@ -30,8 +30,9 @@ class EphemeralStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def incr(self, key: str, ttl: int) -> int:
-        """Increment a counter; the first increment starts its time to live."""
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
+        """Add ``amount`` (may be negative) to a counter, atomically; the first change starts
+        its time to live."""
 
     def ttl(self, key: str) -> int | None:
         """Seconds left, or None when absent."""
@@ -81,14 +82,14 @@ class MemoryStore:
         with self._lock:
             self._data.pop(key, None)
 
-    def incr(self, key, ttl):
+    def incr(self, key, ttl, amount=1):
         with self._lock:
             item = self._live(key)
             if item is None:
                 expires, count = time.time() + ttl, 0
             else:
                 expires, count = item[0], json.loads(item[1])
-            count += 1
+            count += amount
             self._data[key] = (expires, json.dumps(count))
         return count
 
@@ -134,9 +135,9 @@ class RedisStore:
     def delete(self, key):
         self._r.delete(self._p + key)
 
-    def incr(self, key, ttl):
+    def incr(self, key, ttl, amount=1):
         pipe = self._r.pipeline()
-        pipe.incr(self._p + key)
+        pipe.incr(self._p + key, amount)
         pipe.expire(self._p + key, max(1, int(ttl)), nx=True)
         count, _ = pipe.execute()
         return int(count)

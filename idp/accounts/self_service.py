@@ -87,6 +87,7 @@ EVENT_LABELS = {
     "consent.revoked": lambda: _("Platform access withdrawn"),
     "logout": lambda: _("Logged out"),
     "identity.verify": lambda: _("Identity verification"),
+    "counter.lookup": lambda: _("Your identity was looked up at a service counter"),
     "account.unlocked": lambda: _("Account unlocked"),
     "mfa.factors.reset": lambda: _("Second factors reset by the service desk"),
 }

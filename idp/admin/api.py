@@ -324,8 +324,8 @@ def clients_register(acting):
     status = body.pop("status", "active")
     if status not in ("active", "pending"):
         raise _bad("status must be active or pending")
-    service.guard_admin_scope(acting.role, body.get("scope"))
-    client, secret = registry.register_client(body, actor=acting.actor, role=acting.role,
+    role = service.client_write_role(acting.roles, acting.role, None, body.get("scope"))
+    client, secret = registry.register_client(body, actor=acting.actor, role=role,
                                               status=status)
     data = service.client_view(client)
     if secret is not None:
@@ -345,23 +345,23 @@ def client_get(acting, client_id):
 def client_update(acting, client_id):
     client = registry.client_row(client_id)
     changes = _body()
-    if "scope" in changes:
-        service.guard_admin_scope(acting.role, changes["scope"], client.scope)
-    client = registry.update_client(client_id, changes, actor=acting.actor, role=acting.role)
+    role = service.client_write_role(acting.roles, acting.role, client, changes.get("scope"))
+    client = registry.update_client(client_id, changes, actor=acting.actor, role=role)
     return service.client_view(client)
 
 
 @bp.delete("/clients/<client_id>")
 @requires("clients.write")
 def client_delete(acting, client_id):
-    service.delete_client(client_id, actor=acting.actor, role=acting.role)
+    role = service.client_write_role(acting.roles, acting.role, registry.client_row(client_id))
+    service.delete_client(client_id, actor=acting.actor, role=role)
     return "", 204
 
 
 def _transition(acting, client_id, action):
-    registry.client_row(client_id)
+    role = service.client_write_role(acting.roles, acting.role, registry.client_row(client_id))
     reason = _optional_text(_body(required=False), "reason", 500)
-    client = service.change_status(client_id, action, actor=acting.actor, role=acting.role,
+    client = service.change_status(client_id, action, actor=acting.actor, role=role,
                                    reason=reason)
     return service.client_view(client)
 
@@ -387,11 +387,11 @@ def client_activate(acting, client_id):
 @bp.post("/clients/<client_id>/rotate-secret")
 @requires("clients.write")
 def client_rotate_secret(acting, client_id):
-    registry.client_row(client_id)
+    role = service.client_write_role(acting.roles, acting.role, registry.client_row(client_id))
     overlap = _body(required=False).get("overlap_seconds")
     if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int)):
         raise _bad("overlap_seconds must be a whole number of seconds")
-    secret = registry.rotate_secret(client_id, actor=acting.actor, role=acting.role,
+    secret = registry.rotate_secret(client_id, actor=acting.actor, role=role,
                                     overlap_seconds=overlap)
     client = registry.client_row(client_id)
     return {"client_id": client_id, "client_secret": secret,
@@ -426,9 +426,9 @@ def iats_list(acting):
 def iats_issue(acting):
     body = _body()
     scopes = body.get("scopes")
-    service.guard_admin_scope(acting.role, scopes)
+    role = service.client_write_role(acting.roles, acting.role, None, scopes)
     iat, token = registry.issue_initial_access_token(
-        actor=acting.actor, role=acting.role, label=body.get("label"),
+        actor=acting.actor, role=role, label=body.get("label"),
         expires_in=body.get("expires_in", 7 * 86400), max_uses=body.get("max_uses", 1),
         scopes=scopes, auto_approve=body.get("auto_approve", False) is True)
     return jsonify({**iat_view(iat), "token": token}), 201

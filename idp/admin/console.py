@@ -219,8 +219,8 @@ def client_new(staff):
     data = _client_form(new=True)
     status = "pending" if request.form.get("pending") == "yes" else "active"
     try:
-        service.guard_admin_scope(staff.role, data["scope"])
-        client, secret = registry.register_client(data, actor=staff.actor, role=staff.role,
+        role = service.client_write_role(staff.roles, staff.role, None, data["scope"])
+        client, secret = registry.register_client(data, actor=staff.actor, role=role,
                                                   status=status)
     except ClientValidationError as exc:
         return _form_page(staff, data, _("The client was not registered: %(reason)s",
@@ -253,8 +253,8 @@ def client_edit(staff, client_id):
     row = _client(client_id)
     changes = _client_form(new=False)
     try:
-        service.guard_admin_scope(staff.role, changes["scope"], row.scope)
-        registry.update_client(client_id, changes, actor=staff.actor, role=staff.role)
+        role = service.client_write_role(staff.roles, staff.role, row, changes["scope"])
+        registry.update_client(client_id, changes, actor=staff.actor, role=role)
     except ClientValidationError as exc:
         return done(_("Nothing was changed: %(reason)s", reason=exc.description),
                     ".client", client_id=client_id)
@@ -271,14 +271,16 @@ STATUS_DONE = {"approve": lambda: _("The client was approved."),
 @bp.route("/clients/<client_id>/status", methods=["POST"])
 @staff_only("clients.write")
 def client_status(staff, client_id):
-    _client(client_id)
+    row = _client(client_id)
     action = request.form.get("action")
     if action not in service.TRANSITIONS:
         return done(_("Nothing was changed."), ".client", client_id=client_id)
     reason = " ".join(request.form.get("reason", "").split())[:500] or None
     try:
-        service.change_status(client_id, action, actor=staff.actor, role=staff.role,
-                              reason=reason)
+        role = service.client_write_role(staff.roles, staff.role, row)
+        service.change_status(client_id, action, actor=staff.actor, role=role, reason=reason)
+    except service.AdminError as exc:
+        return done(exc.description, ".client", client_id=client_id)
     except service.Conflict:
         return done(_("Nothing was changed: the client's status does not allow it."),
                     ".client", client_id=client_id)
@@ -290,7 +292,10 @@ def client_status(staff, client_id):
 def client_rotate(staff, client_id):
     row = _client(client_id)
     try:
-        secret = registry.rotate_secret(client_id, actor=staff.actor, role=staff.role)
+        role = service.client_write_role(staff.roles, staff.role, row)
+        secret = registry.rotate_secret(client_id, actor=staff.actor, role=role)
+    except service.AdminError as exc:
+        return done(exc.description, ".client", client_id=client_id)
     except ClientValidationError:
         return done(_("This client has no secret to rotate."), ".client", client_id=client_id)
     return page("admin/secret.html", staff, kind="rotated", client=row, secret=secret)
@@ -299,10 +304,14 @@ def client_rotate(staff, client_id):
 @bp.route("/clients/<client_id>/delete", methods=["POST"])
 @staff_only("clients.write")
 def client_delete(staff, client_id):
-    _client(client_id)
+    row = _client(client_id)
     if request.form.get("confirm") != "yes":
         return done(_("Tick the box to confirm the deletion."), ".client", client_id=client_id)
-    service.delete_client(client_id, actor=staff.actor, role=staff.role)
+    try:
+        role = service.client_write_role(staff.roles, staff.role, row)
+    except service.AdminError as exc:
+        return done(exc.description, ".client", client_id=client_id)
+    service.delete_client(client_id, actor=staff.actor, role=role)
     return done(_("The client was deleted."), ".clients")
 
 
@@ -320,9 +329,9 @@ def iat_issue(staff):
     form = request.form
     scopes = " ".join(form.get("scopes", "").split()) or None
     try:
-        service.guard_admin_scope(staff.role, scopes)
+        role = service.client_write_role(staff.roles, staff.role, None, scopes)
         iat, token = registry.issue_initial_access_token(
-            actor=staff.actor, role=staff.role, label=form.get("label", ""),
+            actor=staff.actor, role=role, label=form.get("label", ""),
             expires_in=(form.get("expires_days", type=int) or 7) * 86400,
             max_uses=form.get("max_uses", type=int) or None, scopes=scopes,
             auto_approve=form.get("auto_approve") == "yes")
@@ -334,6 +343,8 @@ def iat_issue(staff):
 @bp.route("/initial-access-tokens/<int:token_id>/revoke", methods=["POST"])
 @staff_only("iat.write")
 def iat_revoke(staff, token_id):
+    if token_id > service.MAX_ID:
+        return done(_("Nothing was changed."), ".iats")
     try:
         registry.revoke_initial_access_token(token_id, actor=staff.actor, role=staff.role)
     except registry.InitialAccessTokenNotFound:

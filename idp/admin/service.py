@@ -22,7 +22,6 @@ from idp.accounts.models import User
 from idp.accounts.service import AccountError
 from idp.accounts.service import normalise_phone
 from idp.admin import roles
-from idp.admin.models import ClientRole
 from idp.audit import service as audit
 from idp.extensions import db
 from idp.keys.models import SigningKey
@@ -248,13 +247,21 @@ def rotate_keys(*, actor, role) -> list[dict]:
 
 # --- Clients: what the registry leaves to the administration ---------------------------------
 
-def guard_admin_scope(role, new_scope, old_scope=""):
-    """Only a super administrator gives a client the ``admin`` scope (its tokens could then
-    reach this API)."""
-    gained = roles.ADMIN_SCOPE in str(new_scope or "").split() and (
-        roles.ADMIN_SCOPE not in str(old_scope or "").split())
-    if gained and role != "super_admin":
-        raise Forbidden("only a super administrator may give a client the admin scope")
+def client_write_role(held, role, client=None, new_scope=None) -> str:
+    """The role in which a change to ``client`` (None: a new client) is made. Giving a client
+    the ``admin`` scope, and any change to a client that administers (the scope, or a client
+    role), are a super administrator's acts: anyone else could take such a client over (a new
+    secret, a new redirect URI) and act in its roles."""
+    old = set(str(client.scope or "").split()) if client is not None else set()
+    gains = roles.ADMIN_SCOPE in str(new_scope or "").split() and roles.ADMIN_SCOPE not in old
+    administers = client is not None and (
+        roles.ADMIN_SCOPE in old or bool(roles.client_roles_of(client.client_id)))
+    if not (gains or administers):
+        return role
+    if "super_admin" not in held:
+        raise Forbidden("only a super administrator may change a client that administers or "
+                        "give a client the admin scope")
+    return "super_admin"
 
 
 def client_view(client) -> dict:
@@ -279,8 +286,9 @@ def change_status(client_id, action, *, actor, role, reason=None):
 
 
 def delete_client(client_id, *, actor, role):
-    """The registry's delete, with the client's admin roles."""
+    """The registry's delete, with the client's admin roles (each revocation audited)."""
     registry.client_row(client_id)
-    ClientRole.query.filter_by(client_id=client_id).delete()
+    for held in sorted(roles.client_roles_of(client_id)):
+        roles.revoke_client(client_id, held, actor=actor, actor_role=role)
     registry.delete_client(client_id, actor=actor, role=role)
 

@@ -276,11 +276,7 @@ def _conditions(filters):
         if key in filters:
             conditions.append(getattr(AuditEvent, key) == str(filters[key]))
     if "user_id" in filters:
-        try:
-            conditions.append(AuditEvent.user_id == int(filters["user_id"]))
-        except (TypeError, ValueError):
-            raise AuditQueryError(f"user_id must be a whole number, not "
-                                  f"{filters['user_id']!r}") from None
+        conditions.append(AuditEvent.user_id == _row_id(filters["user_id"], "user_id"))
     if "since" in filters:
         conditions.append(AuditEvent.at >= parse_time(filters["since"]))
     if "until" in filters:
@@ -308,6 +304,20 @@ def event_dict(event):
     }
 
 
+#: Ids are 32-bit integers on PostgreSQL: a larger number can match nothing.
+MAX_ROW_ID = 2**31 - 1
+
+
+def _row_id(value, name, what="a whole number") -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise AuditQueryError(f"{name} must be {what}, not {value!r}") from None
+    if not 0 <= number <= MAX_ROW_ID:
+        raise AuditQueryError(f"{name} must be from 0 to {MAX_ROW_ID}")
+    return number
+
+
 def events(filters=None, *, after_id=None, limit=100, newest_first=False):
     """One page of events matching ``filters``, for the admin console and API.
 
@@ -322,10 +332,7 @@ def events(filters=None, *, after_id=None, limit=100, newest_first=False):
         raise AuditQueryError(f"limit must be a whole number from 1 to {MAX_PAGE}")
     stmt = select(_EVENTS).where(*_conditions(filters))
     if after_id is not None:
-        try:
-            after_id = int(after_id)
-        except (TypeError, ValueError):
-            raise AuditQueryError(f"after_id must be an event id, not {after_id!r}") from None
+        after_id = _row_id(after_id, "after_id", "an event id")
         stmt = stmt.where(AuditEvent.id < after_id if newest_first else AuditEvent.id > after_id)
     order = AuditEvent.id.desc() if newest_first else AuditEvent.id
     rows = db.session.execute(stmt.order_by(order).limit(limit + 1)).all()

@@ -76,6 +76,16 @@ def parse_claims_request(raw):
     return value
 
 
+def essential_acr_values(claims_request) -> list[str]:
+    """The ``acr`` values a ``claims`` request marks essential for the ID token (OIDC Core
+    5.5.1.1): the login must reach one of them, or the platform hears an error."""
+    acr = ((claims_request or {}).get("id_token") or {}).get("acr")
+    if not isinstance(acr, dict) or acr.get("essential") is not True:
+        return []
+    values = acr.get("values") if isinstance(acr.get("values"), list) else [acr.get("value")]
+    return [v for v in values if isinstance(v, str)]
+
+
 def verified_claims(user, scope, claims_request, member) -> dict:
     """``verified_claims`` (OIDC4IDA) when ``member`` ("userinfo" or "id_token") of the claims
     request asks for it, the citizen consented to ``profile`` and the account is verified:
@@ -88,8 +98,10 @@ def verified_claims(user, scope, claims_request, member) -> dict:
     if not verified:
         return {}
     wanted = asked.get("claims")
+    scopes = set((scope or "").split())
     names = [n for n in VERIFIED_CLAIM_NAMES if n in verified and (
-        not isinstance(wanted, dict) or not wanted or n in wanted)]
+        not isinstance(wanted, dict) or not wanted or n in wanted) and (
+        n != "nationality" or "id_number" in scopes)]  # a document field: its own scope
     source = verified["verification_source"]
     return {"verified_claims": {
         "verification": {

@@ -125,8 +125,9 @@ def id_token(client, user, scope, context, access_token=None, nonce=None):
         "acr": context.get("acr"),
         "amr": context.get("amr") or [],
     }
-    claims.update(assurance_claims(user))
-    claims.update(verified_claims(user, scope, context.get("claims"), "id_token"))
+    claims.update(client.release_claims({  # the platform's policy: allowed_claims
+        **assurance_claims(user), **verified_claims(user, scope, context.get("claims"),
+                                                     "id_token")}))
     if context.get("sid"):
         claims["sid"] = context["sid"]
     if nonce:

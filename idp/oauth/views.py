@@ -29,6 +29,8 @@ from idp.extensions import csrf
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.checks import requested_max_age
+from idp.oauth.claims import essential_acr_values
+from idp.oauth.claims import parse_claims_request
 from idp.oauth.claims import userinfo as userinfo_claims
 from idp.oauth.models import OAuthToken
 from idp.oauth.server import StoredRequest
@@ -44,6 +46,8 @@ class UnmetAuthenticationRequirements(OAuth2Error):
     error = "unmet_authentication_requirements"
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: Scopes the citizen consents to even for a first-party platform (``skip_consent``).
+ALWAYS_ASK = {"id_number"}
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -137,6 +141,8 @@ def _assurance_step(params, record, client, user, login, redirect_uri):
     the session stands, only the missing factor is asked for). None when nothing is missing."""
     prompts = set((params.get("prompt") or "").split())
     level = assurance.required_level(client, (params.get("acr_values") or "").split())
+    essential = essential_acr_values(parse_claims_request(params.get("claims")))
+    level = max(level, assurance.required_level(client, essential))
     if user.loa < level:
         if "none" in prompts:
             raise InteractionRequiredError(redirect_uri=redirect_uri)
@@ -160,7 +166,10 @@ def _consent(params, record, user, client, login, redirect_uri):
             raise AccessDeniedError(redirect_uri=redirect_uri)
         return True
     remembered = Consent.query.filter_by(user_id=user.id, client_id=client.client_id).first()
-    if "consent" not in prompts and (client.skip_consent or (  # a first-party platform
+    # a first-party platform skips the page, except for the identity document: the citizen
+    # always agrees to that one themselves
+    first_party = client.skip_consent and not set(scopes) & ALWAYS_ASK
+    if "consent" not in prompts and (first_party or (
             remembered is not None and remembered.covers(scopes))):
         return True
     if "none" in prompts:

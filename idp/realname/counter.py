@@ -14,6 +14,7 @@ from idp.accounts.service import AccountError
 from idp.accounts.service import normalise_phone
 from idp.accounts.views import login_for_account
 from idp.admin.roles import acting_staff
+from idp.audit import service as audit
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.realname import documents
@@ -50,7 +51,8 @@ def _page(citizen=None, phone="", error=None, notice=None, status=200, form=None
 
 @bp.route("/counter")
 def counter():
-    if _clerk() is None:
+    clerk = _clerk()
+    if clerk is None:
         return login_for_account(url_for("realname.counter"))
     phone = request.args.get("phone", "")[:32].strip()
     if not phone:
@@ -58,6 +60,8 @@ def counter():
     citizen = _citizen(phone)
     if citizen is None:
         return _page(phone=phone, error=_("No account has this mobile number."), status=404)
+    audit.record("counter.lookup", actor=f"user:{clerk.id}", role=ROLE, user_id=citizen.id,
+                 target=f"user:{citizen.id}")  # who looked at whose identity
     return _page(citizen, phone)
 
 

@@ -258,6 +258,19 @@ class Document:
     #: six-digit GB/T 2260 code where the scheme has one
     region: str | None = None
 
+    @property
+    def holder_key(self) -> str:
+        """What identifies the holder across renewals of the document: the lifelong part of a
+        travel permit's number (H/M + 8 digits; Taiwan: 8 digits) and a passport's number
+        with its nationality (numbers repeat across countries)."""
+        if self.doc_type == HK_MACAO_PERMIT:
+            return self.number[:9]
+        if self.doc_type == TAIWAN_PERMIT:
+            return self.number[:8]
+        if self.doc_type == FOREIGN_PASSPORT:
+            return f"{self.nationality}:{self.number}"
+        return self.number
+
 
 def normalise(raw: str) -> str:
     """Whitespace (inner too) removed, full-width ASCII folded to ASCII, upper case."""

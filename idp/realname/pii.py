@@ -6,8 +6,8 @@
 associated data: a blob copied to another row does not open there.
 
 The blind index is an HMAC-SHA256 under ``IDP_BLIND_INDEX_KEY`` of the document type and the
-normalised number: equal documents collide (one person, one account) without the number
-being recoverable from the database.
+holder's part of the normalised number (``Document.holder_key``): equal documents collide (one
+person, one account) without the number being recoverable from the database.
 """
 
 import hashlib
@@ -50,6 +50,8 @@ def open_sealed(kid: str, blob: bytes, context: str) -> dict:
     return json.loads(plaintext)
 
 
-def blind_index(doc_type: str, number: str) -> str:
+def blind_index(document) -> str:
+    """Of an ``idp.realname.documents.Document``: its type and ``holder_key``."""
     secret = current_app.config["BLIND_INDEX_KEY"].encode()
-    return hmac.new(secret, f"{doc_type}|{number}".encode(), hashlib.sha256).hexdigest()
+    message = f"{document.doc_type}|{document.holder_key}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

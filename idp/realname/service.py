@@ -9,9 +9,11 @@ written, so an outage leaves the account as it was. Attempts that got a definite
 against ``REALNAME_ATTEMPTS_PER_DAY``.
 """
 
+import secrets
 import time
 from datetime import date
 
+from authlib.common.urls import add_params_to_uri
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -138,8 +140,17 @@ def _check_attempts(user):
         raise RealNameError("too_many_attempts")
 
 
-def _count_attempt(user):
-    store().incr(_attempts_key(user), DAY)
+def _reserve_attempt(user):
+    """Take one of today's attempts before asking a service, atomically (parallel requests
+    cannot pass the limit together)."""
+    if store().incr(_attempts_key(user), DAY) > current_app.config["REALNAME_ATTEMPTS_PER_DAY"]:
+        _release_attempt(user)
+        raise RealNameError("too_many_attempts")
+
+
+def _release_attempt(user):
+    """Give the attempt back: the service did not answer."""
+    store().incr(_attempts_key(user), DAY, -1)
 
 
 def _audit(user, source, outcome, before, after, doc_type, *, actor=None, role=None,
@@ -162,7 +173,7 @@ def _held_elsewhere(user, index):
 def _write(user, document, name, level, source, reference=None):
     """Create or replace the account's binding at ``level``; the account's level follows.
     A unique-index race (the same document bound concurrently) becomes ``already_bound``."""
-    index = pii.blind_index(document.doc_type, document.number)
+    index = pii.blind_index(document)
     if _held_elsewhere(user, index):
         raise RealNameError("already_bound")
     kid, blob = pii.seal({"name": name, "number": document.number,
@@ -219,24 +230,24 @@ def verify_with_registry(user, doc_type, name, number, nationality=None):
     name = clean_name(name)
     binding = binding_of(user)
     if binding is not None and binding.level >= REGISTRY:
-        if binding.blind_index != pii.blind_index(document.doc_type, document.number):
+        if binding.blind_index != pii.blind_index(document):
             raise RealNameError("locked_binding")
         return binding  # already verified with this document
-    if _held_elsewhere(user, pii.blind_index(document.doc_type, document.number)):
-        _audit(user, "registry", "failure", user.loa, user.loa, doc_type, reason="already_bound")
-        raise RealNameError("already_bound")
     if not current_app.config["REALNAME_REGISTRY_URL"]:
         raise RealNameError("not_configured")
-    _check_attempts(user)
+    _reserve_attempt(user)  # before anything that answers about the document
+    if _held_elsewhere(user, pii.blind_index(document)):
+        _audit(user, "registry", "failure", user.loa, user.loa, doc_type, reason="already_bound")
+        raise RealNameError("already_bound")
     person = verifiers.PersonClaim(name=name, doc_type=document.doc_type, number=document.number)
     before = user.loa
     try:
         result = verifiers.registry_verifier().verify(person)
     except verifiers.VerificationUnavailable as exc:
+        _release_attempt(user)
         current_app.logger.warning("identity registry unavailable: %s", exc)
         _audit(user, "registry", "error", before, before, doc_type, reason="unavailable")
         raise RealNameError("unavailable") from None
-    _count_attempt(user)
     if not result.matched:
         _audit(user, "registry", "failure", before, before, doc_type,
                reference=result.reference, reason=result.outcome)
@@ -253,11 +264,13 @@ def verify_with_registry(user, doc_type, name, number, nationality=None):
 
 
 FACE_KEY = "realname-face:{}"
+FACE_OF_USER = "realname-face-user:{}"
 
 
 def start_face(user, return_url) -> str:
     """Begin a face check of the bound (registry-verified) person; returns where the browser
-    goes. The session is remembered for this account only."""
+    goes. ``return_url`` gains a random ``state`` that only the browser finishing the check
+    carries back; one check is open per account (a new one replaces it)."""
     binding = binding_of(user)
     if binding is None or binding.level < REGISTRY:
         raise RealNameError("needs_registry")
@@ -267,36 +280,48 @@ def start_face(user, return_url) -> str:
     identity = identity_of(binding)
     person = verifiers.PersonClaim(name=identity["name"], doc_type=binding.doc_type,
                                    number=identity["number"])
+    state = secrets.token_urlsafe(24)
     try:
-        session = verifiers.face_verifier().start(person, return_url)
+        session = verifiers.face_verifier().start(
+            person, add_params_to_uri(return_url, [("state", state)]))
     except verifiers.VerificationUnavailable as exc:
         current_app.logger.warning("face verification unavailable: %s", exc)
         _audit(user, "face", "error", user.loa, user.loa, binding.doc_type, reason="unavailable")
         raise RealNameError("unavailable") from None
-    store().set(FACE_KEY.format(session.session_id), user.id,
-                current_app.config["INTERACTION_TTL"])
+    ttl = current_app.config["INTERACTION_TTL"]
+    previous = store().pop(FACE_OF_USER.format(user.id))
+    if previous:
+        store().delete(FACE_KEY.format(previous))
+    store().set(FACE_KEY.format(state), {"user_id": user.id, "session_id": session.session_id},
+                ttl)
+    store().set(FACE_OF_USER.format(user.id), state, ttl)
     return session.url
 
 
-def finish_face(user, session_id):
-    """Level 3 when the face service reports liveness and a match for this account's check."""
-    if not session_id or store().pop(FACE_KEY.format(session_id)) != user.id:
+def finish_face(user, state, session_id):
+    """Level 3 when the face service reports liveness and a match for this account's open
+    check, brought back by the browser that finished it."""
+    opened = store().pop(FACE_KEY.format(state)) if state else None
+    if not opened or opened["user_id"] != user.id or opened["session_id"] != session_id:
         raise RealNameError("face_failed", _(
             "This face check was not started here or has expired. Start it again."))
+    store().delete(FACE_OF_USER.format(user.id))
     binding = binding_of(user)
     if binding is None or binding.level < REGISTRY:
         raise RealNameError("needs_registry")
     before = user.loa
+    _reserve_attempt(user)
     try:
         result = verifiers.face_verifier().result(session_id)
     except verifiers.FaceCheckIncomplete:
+        _release_attempt(user)
         raise RealNameError("face_failed", _(
             "The face check was not completed. Start it again.")) from None
     except verifiers.VerificationUnavailable as exc:
+        _release_attempt(user)
         current_app.logger.warning("face verification unavailable: %s", exc)
         _audit(user, "face", "error", before, before, binding.doc_type, reason="unavailable")
         raise RealNameError("unavailable") from None
-    _count_attempt(user)
     if not result.matched:
         _audit(user, "face", "failure", before, before, binding.doc_type,
                reference=result.reference, reason=result.outcome)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -137,9 +138,11 @@ def registry(subject):
 
 @bp.route("/account/identity/face", methods=["POST"], defaults={"uid": None})
 @bp.route("/interaction/<uid>/identity/face", methods=["POST"])
+@limiter.limit("20 per hour")
 @for_subject
 def face(subject):
-    back = subject.url("realname.face_return", _external=True)
+    # from the issuer, not the request's Host header
+    back = current_app.config["ISSUER"] + subject.url("realname.face_return")
     try:
         target = service.start_face(subject.user, back)
     except service.RealNameError as exc:
@@ -152,7 +155,8 @@ def face(subject):
 @for_subject
 def face_return(subject):
     try:
-        service.finish_face(subject.user, request.args.get("face_session", "")[:100])
+        service.finish_face(subject.user, request.args.get("state", "")[:100],
+                            request.args.get("face_session", "")[:100])
     except service.RealNameError as exc:
         return _refused(subject, exc)
     return _after_step(subject)

@@ -323,6 +323,22 @@ def test_only_a_super_administrator_gives_the_admin_scope(app):
                           json={"scope": "reports admin"}).status_code == 200
 
 
+def test_only_a_super_administrator_changes_a_client_that_administers(app):
+    """A registrar must not take over an administering client (a new secret, new redirect
+    URIs) and act in its roles."""
+    robot, _ = client_token(app, "super_admin", name="Root robot")
+    _registrar_robot, registrar = client_token(app, "client_registrar")
+    api = Api(app, registrar)
+    assert api.post(f"/clients/{robot}/rotate-secret").status_code == 403
+    assert api(("PATCH"), f"/clients/{robot}", json={"client_name": "Mine"}).status_code == 403
+    assert api.post(f"/clients/{robot}/suspend").status_code == 403
+    assert api("DELETE", f"/clients/{robot}").status_code == 403
+    _root_robot, root = client_token(app, "super_admin", name="Other root robot")
+    r = Api(app, root).post(f"/clients/{robot}/rotate-secret")
+    assert r.status_code == 200
+    assert last_event(app, "client.secret_rotated").role == "super_admin"
+
+
 def test_client_errors_are_json(app):
     _robot, token = client_token(app, "client_registrar")
     api = Api(app, token)

@@ -264,3 +264,17 @@ def test_keys_and_the_audit_log(app):
     assert [e["action"] for e in lines] == ["keys.rotated"]
     exported = last_event(app, "audit.exported")
     assert (exported.actor, exported.role) == (f"user:{uid}", "super_admin")
+
+
+def test_out_of_range_numbers_are_refused_not_a_server_error(app):
+    _uid, codes = make_staff(app, "13900139000", "super_admin")
+    flow, _page = console(app, "13900139000", codes)
+    huge = "9" * 23
+    for path in (f"/admin/audit?after_id={huge}", f"/admin/audit?user_id={huge}"):
+        assert flow.get(path).status_code == 400, path
+    export = flow.get(f"/admin/audit/export?user_id={huge}")
+    assert export.status_code == 303 and "/admin/audit" in export.headers["Location"]
+    page = flow.get("/admin/initial-access-tokens")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html(page)).group(1)
+    r = flow.post(f"/admin/initial-access-tokens/{huge}/revoke", data={"csrf_token": token})
+    assert r.status_code in (302, 303)

@@ -437,19 +437,44 @@ def test_an_approved_client_changing_its_redirect_uris_goes_back_to_review(app, 
     base = {"client_id": cid, "client_name": "税务平台", "scope": "openid profile",
             "grant_types": ["authorization_code", "refresh_token"]}
     r = manage(client, "PUT", cid, rat, {**base, "redirect_uris": [REDIRECT],
-                                         "logo_uri": "https://tax.gov.example/l.png"})
-    assert r.get_json()["status"] == "active"  # cosmetic: no review
-    r = manage(client, "PUT", cid, rat, {**base, "redirect_uris": ["https://evil.example/cb"]})
+                                         "contacts": ["ops@tax.gov.example"]})
+    assert r.get_json()["status"] == "active"  # contacts: no review
+    r = manage(client, "PUT", cid, rat, {**base, "redirect_uris": [REDIRECT + "/2"]})
     assert r.status_code == 200 and r.get_json()["status"] == "pending"
+    with app.app_context():
+        service.set_status(cid, "active", actor="admin:1")
+    r = manage(client, "PUT", cid, rat, {**base, "redirect_uris": [REDIRECT],
+                                         "logo_uri": "https://tax.gov.example/l.png"})
+    assert r.get_json()["status"] == "pending"  # what citizens see is reviewed too
+
+
+def test_a_client_cannot_move_its_pairwise_sector(app, client, registered):
+    """Moving the redirect URIs to another host would hand the platform another sector's
+    subject identifiers."""
+    cid, rat = registered["client_id"], registered["registration_access_token"]
+    r = manage(client, "PUT", cid, rat, {"client_id": cid, "client_name": "税务平台",
+                                         "redirect_uris": ["https://evil.example/cb"]})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+    with app.app_context():
+        assert service.client_row(cid).redirect_uris == [REDIRECT]
 
 
 def test_an_auto_approved_client_stays_active_when_it_changes(app, client):
     _id, token = issue_iat(app, auto_approve=True)
     body = register(client, token).get_json()
     r = manage(client, "PUT", body["client_id"], body["registration_access_token"], {
-        "client_id": body["client_id"], "client_name": "X",
-        "redirect_uris": ["https://new.gov.example/cb"]})
+        "client_id": body["client_id"], "client_name": "X", "redirect_uris": [REDIRECT + "/2"]})
     assert r.status_code == 200 and r.get_json()["status"] == "active"
+
+
+def test_revoking_the_auto_approving_token_ends_changes_without_review(app, client):
+    token_id, token = issue_iat(app, auto_approve=True)
+    body = register(client, token).get_json()
+    with app.app_context():
+        service.revoke_initial_access_token(token_id, actor="admin:1")
+    r = manage(client, "PUT", body["client_id"], body["registration_access_token"], {
+        "client_id": body["client_id"], "client_name": "X", "redirect_uris": [REDIRECT + "/2"]})
+    assert r.status_code == 200 and r.get_json()["status"] == "pending"
 
 
 def test_changing_the_auth_method_issues_or_drops_the_secret(app, client, iat):

@@ -426,6 +426,9 @@ def test_counter_clerk_verifies_in_person(app):
     assert page.status_code == 200
     page = flow.get("/counter?phone=13800138000")
     assert page.status_code == 200
+    with app.app_context():
+        lookup = AuditEvent.query.filter_by(action="counter.lookup").one()
+        assert lookup.role == "counter_clerk" and lookup.target.startswith("user:")
     action, fields = f.form_of(page.get_data(as_text=True))
     fields.update(doc_type="resident_id", name=LI["name"], number=LI["number"])
     missing = flow.post(action, data=fields)
@@ -546,3 +549,100 @@ def test_a_clerk_cannot_verify_their_own_account(app):
     response = flow.post(action, data=fields)
     assert response.status_code == 400
     assert level(app, "+8613700137000") == 1
+
+
+def test_face_checks_count_against_the_daily_limit(database_url, start_dev_registry):
+    registry = start_dev_registry(face_outcome="fail")
+    app = realname_app(database_url, registry, REALNAME_ATTEMPTS_PER_DAY=3)
+    setup_users(app)
+    flow, page = sign_in(app)
+    page = flow.follow(bind(flow, page))  # attempt 1
+    assert face(flow, page).status_code == 400  # attempt 2
+    assert face(flow, page).status_code == 400  # attempt 3
+    refused = flow.post(re.search(r'action="([^"]+/face)"', page.get_data(as_text=True))
+                        .group(1), data=dict(re.findall(
+                            r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                            page.get_data(as_text=True))))
+    assert refused.status_code == 429
+    assert level(app) == 2
+
+
+def test_a_face_check_finished_in_another_browser_does_not_count(app, start_dev_registry):
+    """Someone who knows a citizen's name and number binds them, then sends the face-check
+    link to the citizen: the citizen's browser carries the return, not the binder's."""
+    setup_users(app)
+    flow, page = sign_in(app)
+    page = flow.follow(bind(flow, page))
+    html = page.get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+/face)"', html).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    started = flow.post(action, data=fields)
+    session_id = started.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    victim = requests.get(started.headers["Location"], allow_redirects=False, timeout=5)
+    assert victim.status_code in (302, 303)  # the citizen passed, in their own browser
+    guessed = flow.get(f"/account/identity/face/return?face_session={session_id}")
+    assert guessed.status_code == 400
+    assert level(app) == 2
+
+
+def test_parallel_attempts_cannot_pass_the_limit(database_url, registry):
+    """Attempts are reserved before the registry is asked, atomically."""
+    from idp.realname import service
+
+    app = realname_app(database_url, registry, REALNAME_ATTEMPTS_PER_DAY=2)
+    setup_users(app)
+    with app.app_context():
+        user = User.query.one()
+        service._reserve_attempt(user)
+        service._reserve_attempt(user)
+        with pytest.raises(service.RealNameError, match="too_many_attempts"):
+            service._reserve_attempt(user)
+        service._release_attempt(user)  # an unanswered call gives its attempt back
+        service._reserve_attempt(user)
+
+
+def test_allowed_claims_limit_the_id_token_and_verified_claims(app):
+    import json
+
+    setup_users(app)
+    flow, page = sign_in(app)
+    flow.follow(bind(flow, page))
+    with app.app_context():
+        client_id, secret = f.rp(name="Narrow", allowed_claims=["loa", "verified_claims",
+                                                                 "birthdate"])
+    request = json.dumps({"id_token": {"verified_claims": {"claims": {}}},
+                          "userinfo": {"verified_claims": {"claims": {}}}})
+    verifier, challenge = f.pkce()
+    page = flow.follow(flow.start(f.authorize_params(client_id, challenge, claims=request)))
+    page = flow.consent(page)
+    tokens = exchange(flow, client_id, secret, verifier, page.headers["Location"])
+    claims = f.claims_of(app, tokens["id_token"]).claims
+    assert claims["loa"] == 2 and "real_name_verified" not in claims
+    assert claims["verified_claims"]["claims"] == {"birthdate": "1980-01-01"}
+    info = flow.http.get("/userinfo", headers={
+        "Authorization": f"Bearer {tokens['access_token']}"}).get_json()
+    assert info["verified_claims"]["claims"] == {"birthdate": "1980-01-01"}
+    assert "name" not in info
+
+
+def test_a_first_party_platform_still_asks_before_releasing_the_document(app):
+    setup_users(app)
+    with app.app_context():
+        client_id, _ = f.rp(name="Portal", scope="openid profile id_number", skip_consent=True)
+    flow = f.Flow(app.test_client())
+    page = flow.login(flow.follow(flow.start(f.authorize_params(client_id, f.pkce()[1]))))
+    assert page.status_code == 302  # profile only: no consent page for a first party
+    page = flow.follow(flow.start(f.authorize_params(client_id, f.pkce()[1],
+                                                     scope="openid id_number")))
+    assert page.status_code == 200 and 'name="decision"' in page.get_data(as_text=True)
+
+
+def test_an_essential_acr_in_the_claims_parameter_is_a_requirement(app):
+    import json
+
+    setup_users(app)
+    client_id, _ = rp_flow(app)
+    request = json.dumps({"id_token": {"acr": {"essential": True,
+                                               "values": [ACR.format(2)]}}})
+    _flow, page, _verifier, _ = start_login(app, client_id, claims=request)
+    assert 'id="required-level"' in page.get_data(as_text=True)

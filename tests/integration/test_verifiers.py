@@ -447,6 +447,9 @@ def test_the_clock_skew_is_bounded():
     assert not verify_signature(KEY, BODY, headers, max_skew=30, now=now)
     with pytest.raises(Exception, match="clock skew"):
         check_signature(KEY, BODY, signed_headers(KEY, BODY, "0", now=now - 301), now=now)
+    for stamp in ("\u00b2", "\u0661\u0662", "1e9", "-5", "9" * 40):  # never a 500 later
+        headers = {**signed_headers(KEY, BODY, "0", now=now), "X-Timestamp": stamp}
+        assert not verify_signature(KEY, BODY, headers, now=now), stamp
 
 
 def test_request_targets_and_retryable_errors():

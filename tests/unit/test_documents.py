@@ -498,3 +498,15 @@ def test_mask_of_short_numbers_keeps_the_last_two(number):
     assert len(masked) == len(number)
     assert masked[-2:] == number[-2:]
     assert set(masked[:-2]) <= {"*"}
+
+
+def test_the_holder_key_survives_renewals_and_tells_passports_apart():
+    old = documents.parse("hk_macao_permit", "H1234567801")
+    new = documents.parse("hk_macao_permit", "H12345678")
+    assert old.holder_key == new.holder_key == "H12345678"
+    assert documents.parse("taiwan_permit", "0561682001").holder_key == "05616820"
+    french = documents.parse("foreign_passport", "12AB34567", "FRA")
+    german = documents.parse("foreign_passport", "12AB34567", "DEU")
+    assert french.holder_key != german.holder_key
+    resident = documents.parse("resident_id", "11010519491231002X")
+    assert resident.holder_key == resident.number
