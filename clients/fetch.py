@@ -3,9 +3,11 @@
 development), a timeout, a size limit, redirects only to URLs that pass the same check, and a
 short cache in the shared store."""
 
+import http.client
 import ipaddress
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -32,8 +34,11 @@ def check_fetchable(url: str) -> str | None:
     if not host or "@" in parts.netloc:
         return "is not an absolute URL with a host"
     if parts.scheme == "https":
-        if current_app.config["ENV_NAME"] == "production" and not _public(host):
-            return "names a private, local or unresolvable address"
+        if current_app.config["ENV_NAME"] == "production":
+            if (parts.port or 443) != 443:
+                return "must use the https port 443"
+            if _public_address(host) is None:
+                return "names a private, local or unresolvable address"
         return None
     if parts.scheme == "http" and is_loopback(host) and (
             current_app.config["ENV_NAME"] != "production"):
@@ -41,16 +46,36 @@ def check_fetchable(url: str) -> str | None:
     return "must use https"
 
 
-def _public(host: str) -> bool:
-    """Whether every address ``host`` resolves to is a public one: registrants name these
-    URLs, and the provider must not be made to call its own network (SSRF). A later DNS answer
-    could differ (rebinding); the fetch is bounded in time and size and its body must be JSON."""
+def _public_address(host: str) -> str | None:
+    """An address of ``host`` when every address it resolves to is a public one, else None:
+    registrants name these URLs, and the provider must not be made to call its own network
+    (SSRF). The connection then goes to that very address (``_PinnedHTTPS``), so a second DNS
+    answer (rebinding) cannot send it elsewhere."""
     try:
         infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return False
-    addresses = {info[4][0].split("%")[0] for info in infos}
-    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+        return None
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not addresses or not all(ipaddress.ip_address(a).is_global for a in addresses):
+        return None
+    return addresses[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to the public address checked just now; TLS still verifies the host name."""
+
+    def connect(self):
+        address = _public_address(self.host)
+        if address is None:
+            raise OSError(f"{self.host} does not resolve to public addresses only")
+        self._create_connection = lambda _addr, *args: socket.create_connection(
+            (address, self.port), *args)
+        super().connect()
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PinnedHTTPSConnection, req, context=ssl.create_default_context())
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
@@ -73,7 +98,10 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(f"the URL {problem}")
     cfg = current_app.config
     limit = cfg["JWKS_URI_MAX_BYTES"]
-    opener = urllib.request.build_opener(_CheckedRedirects())
+    handlers = [urllib.request.ProxyHandler({}), _CheckedRedirects()]  # no *_proxy detours
+    if current_app.config["ENV_NAME"] == "production":
+        handlers.append(_PinnedHTTPS())
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
         with opener.open(request, timeout=cfg["JWKS_URI_TIMEOUT"]) as response:

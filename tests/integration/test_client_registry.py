@@ -515,3 +515,25 @@ def test_production_never_fetches_from_its_own_network(url, allowed):
     app = create_app(f.PRODUCTION)
     with app.app_context():
         assert (check_fetchable(url) is None) is allowed
+
+
+def test_a_rebinding_dns_answer_cannot_redirect_the_fetch(monkeypatch):
+    """The address checked is the address connected to: a name that resolves to a public
+    address for the check and to a local one for the connection is refused."""
+    import socket
+
+    from clients import fetch
+    from idp import create_app
+
+    answers = iter([("93.184.216.34",), ("127.0.0.1",)])
+
+    def resolve(host, port, *args, **kwargs):
+        address = next(answers, ("127.0.0.1",))[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", resolve)
+    app = create_app(f.PRODUCTION)
+    with app.app_context():
+        with pytest.raises(fetch.FetchError, match="public"):
+            fetch.fetch_json("https://rebind.example/jwks.json", "test-rebind")
+        assert fetch.check_fetchable("https://8.8.8.8:8443/jwks.json") is not None
