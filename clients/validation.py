@@ -87,6 +87,7 @@ def validate_redirect_uri(uri, *, native_public=False, error="invalid_redirect_u
     try:
         parts = urlsplit(uri)
         host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a port)
     except ValueError:
         raise ClientValidationError(error, f"{uri!r} is not an absolute URI") from None
     if not parts.scheme or not (host or is_private_use(uri)):

@@ -195,6 +195,8 @@ BASE = {"client_name": "X", "redirect_uris": [REDIRECT]}
     ({"redirect_uris": ["http://gov.example/cb"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["https://gov.example/cb#top"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["https://*.gov.example/cb"]}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["http://127.0.0.1:99999/cb"]}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["https://gov.example:abc/cb"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["/cb"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["https://user:pw@gov.example/cb"]}, "invalid_redirect_uri"),
     ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
