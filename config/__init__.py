@@ -32,6 +32,8 @@ ENV_KEYS = {
     "IDP_REALNAME_READ_TIMEOUT": "REALNAME_READ_TIMEOUT",
     "IDP_REALNAME_RETRIES": "REALNAME_RETRIES",
     "IDP_REALNAME_ATTEMPTS_PER_DAY": "REALNAME_ATTEMPTS_PER_DAY",
+    "IDP_DEV_REGISTRY_PEOPLE": "DEV_REGISTRY_PEOPLE",
+    "IDP_DEV_REGISTRY_FACE_OUTCOME": "DEV_REGISTRY_FACE_OUTCOME",
     "IDP_PORT": "PORT",
     "IDP_TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
     "IDP_ALLOW_INSECURE_HTTP": "ALLOW_INSECURE_HTTP",
@@ -220,6 +222,8 @@ def _check_realname(config):
     production = config["ENV_NAME"] == "production"
     if production and config["DEV_REGISTRY_MOUNT"]:
         raise ConfigError("the development registry cannot be mounted in production")
+    if config["DEV_REGISTRY_FACE_OUTCOME"] not in ("ask", "pass", "fail"):
+        raise ConfigError("IDP_DEV_REGISTRY_FACE_OUTCOME must be ask, pass or fail")
     for key in ("REALNAME_CONNECT_TIMEOUT", "REALNAME_READ_TIMEOUT"):
         _check_seconds(config, key, 30)
     retries = config["REALNAME_RETRIES"]

@@ -204,3 +204,7 @@ REALNAME_ATTEMPTS_PER_DAY = 5
 #: Mount the development registry and face service at /dev/registry and use it when no
 #: registry URL is set (development and testing only; refused in production).
 DEV_REGISTRY_MOUNT = False
+#: Its synthetic people (IDP_DEV_REGISTRY_PEOPLE: a CSV path; empty: the shipped file) and its
+#: face check (IDP_DEV_REGISTRY_FACE_OUTCOME: ask = Pass / Fail buttons, pass, fail).
+DEV_REGISTRY_PEOPLE = ""
+DEV_REGISTRY_FACE_OUTCOME = "ask"

@@ -130,7 +130,7 @@ class _State:
         self.sessions = {}
 
     def registry(self):
-        path = current_app.config.get("DEV_REGISTRY_PEOPLE") or DEFAULT_PEOPLE
+        path = current_app.config["DEV_REGISTRY_PEOPLE"] or DEFAULT_PEOPLE
         with self.lock:
             if path != self.people_path:
                 self.people, self.people_path = load_people(path), path
@@ -248,7 +248,7 @@ def verify():
 # --- face -----------------------------------------------------------------------------------
 
 def _face_outcome():
-    outcome = current_app.config.get("DEV_REGISTRY_FACE_OUTCOME") or "ask"
+    outcome = current_app.config["DEV_REGISTRY_FACE_OUTCOME"]
     return outcome if outcome in FACE_OUTCOMES else "ask"
 
 

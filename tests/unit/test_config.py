@@ -36,6 +36,7 @@ def test_a_good_production_config_starts():
     ({"REALNAME_REGISTRY_SECRET": "short"}, "IDP_REALNAME_REGISTRY_SECRET"),
     ({"REALNAME_RETRIES": 9}, "IDP_REALNAME_RETRIES"),
     ({"DEV_REGISTRY_MOUNT": True}, "development registry"),
+    ({"DEV_REGISTRY_FACE_OUTCOME": "maybe"}, "IDP_DEV_REGISTRY_FACE_OUTCOME"),
 ])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ConfigError, match=message):
