@@ -41,9 +41,11 @@ def _citizen(phone):
         return None
 
 
-def _page(citizen=None, phone="", error=None, notice=None, status=200, form=None):
+def _page(citizen=None, phone="", error=None, notice=None, status=200, form=None,
+          offer_transfer=False):
     html = render_template(
         "realname/counter.html", citizen=citizen, phone=phone, error=error, notice=notice,
+        offer_transfer=offer_transfer,
         identity=service.summary(citizen) if citizen else None, form=form or {},
         doc_types=[(t, documents.type_label(t)) for t in documents.DOCUMENT_TYPES])
     return html, status, {"Cache-Control": "no-store"}
@@ -82,9 +84,11 @@ def counter_verify():
     if form["doc_type"] not in documents.DOCUMENT_TYPES:
         return _page(citizen, phone, _("Choose the type of the document."), status=400,
                      form=form)
+    transfer = request.form.get("transfer") == "yes"
     try:
         service.verify_in_person(clerk, citizen, form["doc_type"], form["name"], form["number"],
-                                 form["nationality"])
+                                 form["nationality"], transfer=transfer)
     except service.RealNameError as exc:
-        return _page(citizen, phone, exc.message, status=400, form=form)
+        return _page(citizen, phone, exc.message, status=400, form=form,
+                     offer_transfer=exc.code == "already_bound")
     return redirect(url_for("realname.counter", phone=phone, done=1), code=303)

@@ -334,9 +334,11 @@ def finish_face(user, state, session_id):
     return binding
 
 
-def verify_in_person(clerk, user, doc_type, name, number, nationality=None):
+def verify_in_person(clerk, user, doc_type, name, number, nationality=None, transfer=False):
     """Level 4: a counter clerk checked the original document against the person (never
-    their own: a second clerk does that)."""
+    their own: a second clerk does that). With ``transfer`` — the appeal of a citizen whose
+    document is bound to another account — the document moves here and the other account
+    drops to level 1 (both audited)."""
     if clerk.id == user.id:
         raise RealNameError("own_account", _(
             "Clerks cannot verify their own account; another clerk must do it."))
@@ -344,12 +346,22 @@ def verify_in_person(clerk, user, doc_type, name, number, nationality=None):
     name = clean_name(name)
     before = user.loa
     actor = f"user:{clerk.id}"
+    other = IdentityBinding.query.filter_by(blind_index=pii.blind_index(document)).first()
+    loser = None
+    if transfer and other is not None and other.user_id != user.id:
+        loser, loser_level = db.session.get(User, other.user_id), other.level
+        db.session.delete(other)
+        loser.loa = 1
+        db.session.flush()
     try:
         _write(user, document, name, IN_PERSON, "counter", reference=f"clerk:{clerk.id}")
     except RealNameError as exc:
         _audit(user, "counter", "failure", before, before, doc_type, actor=actor,
                role="counter_clerk", reason=exc.code)
         raise
+    if loser is not None:
+        _audit(loser, "counter", "success", loser_level, 1, doc_type, actor=actor,
+               role="counter_clerk", reason=f"document moved to user:{user.id} on appeal")
     _audit(user, "counter", "success", before, IN_PERSON, doc_type, actor=actor,
            role="counter_clerk", reference=f"clerk:{clerk.id}")
 

@@ -646,3 +646,29 @@ def test_an_essential_acr_in_the_claims_parameter_is_a_requirement(app):
                                                "values": [ACR.format(2)]}}})
     _flow, page, _verifier, _ = start_login(app, client_id, claims=request)
     assert 'id="required-level"' in page.get_data(as_text=True)
+
+
+def test_an_appeal_at_the_counter_moves_the_document(app):
+    """Someone bound a citizen's document to their own account; the citizen brings the
+    document to a counter, where the clerk moves it to the citizen's account."""
+    setup_users(app, "13800138000", "13900139000")
+    usurper, page = sign_in(app)
+    usurper.follow(bind(usurper, page))
+    assert level(app) == 2
+    flow, _page = clerk_session(app)
+    page = flow.get("/counter?phone=13900139000")
+    action, fields = f.form_of(page.get_data(as_text=True))
+    fields.update(doc_type="resident_id", name=ZHANG["name"], number=ZHANG["number"],
+                  checked="yes")
+    refused = flow.post(action, data=fields)
+    assert refused.status_code == 400 and 'name="transfer"' in refused.get_data(as_text=True)
+    done = flow.follow(flow.post(action, data={**fields, "transfer": "yes"}))
+    assert 'id="counter-done"' in done.get_data(as_text=True)
+    assert level(app, "+8613900139000") == 4 and level(app) == 1
+    with app.app_context():
+        holder = User.query.filter_by(phone="+8613800138000").one()
+        assert IdentityBinding.query.filter_by(user_id=holder.id).first() is None
+        moved = AuditEvent.query.filter_by(action="identity.verify", user_id=holder.id).order_by(
+            AuditEvent.id.desc()).first()
+        assert moved.detail["level_before"] == 2 and moved.detail["level_after"] == 1
+        assert moved.role == "counter_clerk" and "appeal" in moved.detail["reason"]
