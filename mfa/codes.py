@@ -115,6 +115,17 @@ class CodeBook:
     def discard(self, address, purpose):
         store().delete(self._code_key(address, purpose))
 
+    def send(self, address, purpose, deliver, failure):
+        """Check the limits, issue a fresh code and hand ``{"code", "minutes"}`` to
+        ``deliver``; when it raises ``failure`` the code is taken back (none is left behind)."""
+        self.check_rate(address)
+        code = self.issue(address, purpose)
+        try:
+            deliver({"code": code, "minutes": max(1, self.ttl() // 60)})
+        except failure:
+            self.discard(address, purpose)
+            raise
+
     def verify(self, address, purpose, code) -> bool:
         """True once for the right code; a wrong code counts a try, and after the configured
         number of wrong tries the code is dead.

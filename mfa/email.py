@@ -242,17 +242,12 @@ def send_code(email: str, purpose: str, locale=None) -> None:
     """Send a fresh code for ``purpose`` to ``email`` (normalised), replacing any earlier one.
 
     Raises ``EmailRateLimited`` or ``EmailDeliveryError``; on either no code is left behind."""
-    CODES.check_rate(email)
-    code = CODES.issue(email, purpose)
-    params = {"code": code, "minutes": max(1, CODES.ttl() // 60)}
-    subject, body = TEMPLATES["verification_code"][language(locale)]
-    message = OutgoingEmail(to=email, subject=subject, text=body.format(**params),
-                            template="verification_code", params=params)
-    try:
-        sender().send(message)
-    except EmailDeliveryError:
-        CODES.discard(email, purpose)
-        raise
+    def deliver(params):
+        subject, body = TEMPLATES["verification_code"][language(locale)]
+        sender().send(OutgoingEmail(to=email, subject=subject, text=body.format(**params),
+                                    template="verification_code", params=params))
+
+    CODES.send(email, purpose, deliver, EmailDeliveryError)
 
 
 def verify_code(email: str, purpose: str, code: str) -> bool:

@@ -173,16 +173,12 @@ def send_code(phone: str, purpose: str, locale=None) -> None:
     """Send a fresh code for ``purpose`` to ``phone`` (E.164), replacing any earlier one.
 
     Raises ``SmsRateLimited`` or ``SmsDeliveryError``; on either no code is left behind."""
-    CODES.check_rate(phone)
-    code = CODES.issue(phone, purpose)
-    params = {"code": code, "minutes": max(1, CODES.ttl() // 60)}
-    text = TEMPLATES["verification_code"][language(locale)].format(**params)
-    try:
+    def deliver(params):
+        text = TEMPLATES["verification_code"][language(locale)].format(**params)
         sender().send(SmsMessage(to=phone, text=text, template="verification_code",
                                  params=params))
-    except SmsDeliveryError:
-        CODES.discard(phone, purpose)
-        raise
+
+    CODES.send(phone, purpose, deliver, SmsDeliveryError)
 
 
 def verify_code(phone: str, purpose: str, code: str) -> bool:
