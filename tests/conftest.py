@@ -4,6 +4,7 @@ Redis. PostgreSQL gets a database of its own for the session, built by the migra
 
 import contextlib
 import os
+import threading
 import uuid
 
 import pytest
@@ -100,6 +101,30 @@ def app(database_url, request):
     if database_url:
         with app.app_context():
             db.engine.dispose()
+
+
+def serve_in_thread(server):
+    """Serve a ``socketserver``-style ``server`` (a fake gateway, relay, registry) on a daemon
+    thread; returns it."""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def start_server():
+    """``start_server(server)``: serve it for this test (``serve_in_thread``), then shut it
+    down and close it."""
+    servers = []
+
+    def start(server):
+        servers.append(serve_in_thread(server))
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from idp.realname.devregistry import DEFAULT_PEOPLE
 from idp.realname.devregistry import create_registry_app
 from idp.signed_http import signature
+from tests.conftest import serve_in_thread
 
 SECRET = "dev-registry-secret-for-tests-0123456789abcdef"
 
@@ -124,13 +125,9 @@ def shipped_people():
     return list(csv.DictReader(io.StringIO("".join(lines))))
 
 
-def serve_in_thread(wsgi_app):
-    """A threaded werkzeug server for ``wsgi_app`` on a free loopback port; the server."""
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True,
-                         request_handler=_QuietHandler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    return server
+def wsgi_server_for(wsgi_app):
+    """A threaded werkzeug server for ``wsgi_app`` on a free loopback port (not started)."""
+    return make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=_QuietHandler)
 
 
 @contextlib.contextmanager
@@ -150,7 +147,7 @@ def running_dev_registry(secret=SECRET, people_csv=None, face_outcome="ask", pre
         app = create_registry_app(people_csv, secret=secret, face_outcome=face_outcome)
     faults = Faults(app.wsgi_app)
     app.wsgi_app = faults
-    server = serve_in_thread(app)
+    server = serve_in_thread(wsgi_server_for(app))
     registry = DevRegistry(f"http://127.0.0.1:{server.server_port}{prefix}", secret, app,
                            faults, server)
     try:
@@ -176,16 +173,7 @@ def start_dev_registry():
 
 
 @pytest.fixture
-def wsgi_server():
+def wsgi_server(start_server):
     """``wsgi_server(wsgi_app)``: any WSGI app on a loopback port (``.server_port``), stopped
     after the test."""
-    servers = []
-
-    def start(wsgi_app):
-        servers.append(serve_in_thread(wsgi_app))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return lambda wsgi_app: start_server(wsgi_server_for(wsgi_app))

@@ -3,7 +3,6 @@ Never ``playwright install``: the browser comes from the system package."""
 
 import contextlib
 import os
-import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import HTTPServer
 
@@ -11,6 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import make_app
+from tests.conftest import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,7 +36,7 @@ def _served(database_url, tmp_path, host, **overrides):
     server = make_server("127.0.0.1", 0, None, threaded=True)
     base = f"http://{host}:{server.server_port}"
     server.app = make_app(url, ISSUER=base, **overrides)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         yield server.app, base
     finally:
@@ -86,7 +86,7 @@ def relying_party():
     """(callback URL, list of callback URLs received): a relying party's redirect endpoint."""
     server = HTTPServer(("127.0.0.1", 0), _Callback)
     server.seen = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}/cb", server.seen
     server.shutdown()
 

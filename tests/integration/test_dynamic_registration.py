@@ -2,7 +2,6 @@
 client configuration (RFC 7592) with the registration access token: black-box over HTTP."""
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
@@ -326,19 +325,8 @@ class SectorHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def sector_server():
-    servers = []
-
-    def start(document):
-        server = SectorDocument(document)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def sector_server(start_server):
+    return lambda document: start_server(SectorDocument(document))
 
 
 def test_sector_identifier_uri_must_list_every_redirect_uri(app, client, iat, sector_server):

@@ -7,7 +7,6 @@ import email.policy
 import re
 import socket
 import socketserver
-import threading
 
 import pytest
 from freezegun import freeze_time
@@ -459,19 +458,8 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 
 
 @pytest.fixture
-def smtp():
-    servers = []
-
-    def start(fail=None):
-        server = SmtpServer(fail)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def smtp(start_server):
+    return lambda fail=None: start_server(SmtpServer(fail))
 
 
 def smtp_app(database_url, port, security="none"):

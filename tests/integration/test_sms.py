@@ -6,7 +6,6 @@ import hmac
 import json
 import logging
 import re
-import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -63,19 +62,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def gateway():
-    servers = []
-
-    def start(status=200, delay=0.0):
-        server = Gateway(status, delay)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def gateway(start_server):
+    return lambda status=200, delay=0.0: start_server(Gateway(status, delay))
 
 
 def gateway_app(database_url, server, read_timeout=0.5):
