@@ -252,6 +252,14 @@ def _confirmed():
     return request.form.get("confirm") == "yes"
 
 
+def _asked_first(staff, endpoint, values, **question):
+    """None once the act is confirmed (a POST with ``confirm=yes`` to ``endpoint``); else the
+    page that asks (GET), or a redirect to it (a POST without the confirmation)."""
+    if request.method == "POST":
+        return None if _confirmed() else redirect(url_for(endpoint, **values), code=303)
+    return _confirm(staff, action=url_for(endpoint, **values), **question)
+
+
 # --- Clients ------------------------------------------------------------------------------------
 
 STATUS_LABELS = {"pending": lambda: _("Awaiting approval"), "active": lambda: _("Active"),
@@ -478,16 +486,15 @@ def client_status(staff, client_id):
 @staff_only("clients.write")
 def client_rotate(staff, client_id):
     row = _client(client_id)
-    if request.method == "GET" or not _confirmed():
-        if request.method == "POST":
-            return redirect(url_for(".client_rotate", client_id=client_id), code=303)
-        hours = current_app.config["CLIENT_SECRET_ROTATION_OVERLAP"] // 3600
-        return _confirm(
-            staff, title=_("Rotate the secret of %(name)s?", name=row.name),
-            question=_("A new secret is made and shown once. The current one keeps working "
-                       "for %(hours)s hours, time for the platform to switch.", hours=hours),
-            action=url_for(".client_rotate", client_id=client_id), button=_("Rotate"),
-            back=url_for(".client", client_id=client_id), once=True)
+    hours = current_app.config["CLIENT_SECRET_ROTATION_OVERLAP"] // 3600
+    asking = _asked_first(
+        staff, ".client_rotate", {"client_id": client_id},
+        title=_("Rotate the secret of %(name)s?", name=row.name),
+        question=_("A new secret is made and shown once. The current one keeps working for "
+                   "%(hours)s hours, time for the platform to switch.", hours=hours),
+        button=_("Rotate"), back=url_for(".client", client_id=client_id), once=True)
+    if asking:
+        return asking
     refused = _first_sending()
     if refused:
         return done(refused, ".client", client_id=client_id)
@@ -505,15 +512,14 @@ def client_rotate(staff, client_id):
 @staff_only("clients.write")
 def client_delete(staff, client_id):
     row = _client(client_id)
-    if request.method == "GET":
-        return _confirm(
-            staff, title=_("Delete %(name)s?", name=row.name),
-            question=_("Every token issued to it is revoked and the citizens' consents go "
-                       "with it. This cannot be undone."),
-            action=url_for(".client_delete", client_id=client_id), button=_("Delete"),
-            back=url_for(".client", client_id=client_id))
-    if not _confirmed():
-        return redirect(url_for(".client_delete", client_id=client_id), code=303)
+    asking = _asked_first(
+        staff, ".client_delete", {"client_id": client_id},
+        title=_("Delete %(name)s?", name=row.name),
+        question=_("Every token issued to it is revoked and the citizens' consents go with "
+                   "it. This cannot be undone."),
+        button=_("Delete"), back=url_for(".client", client_id=client_id))
+    if asking:
+        return asking
     try:
         role = service.client_write_role(staff.roles, staff.role, row)
     except service.AdminError as exc:
@@ -631,15 +637,15 @@ def _user_act(staff, user_id, act, **extra):
 @staff_only("users.write")
 def user_lock(staff, user_id):
     account = _user(user_id)
-    if request.method == "GET":
-        return _confirm(
-            staff, title=_("Lock the account %(phone)s?", phone=account.phone),
-            question=_("Nobody can log in to it until it is unlocked; its sessions end and "
-                       "its tokens are revoked at once."),
-            action=url_for(".user_lock", user_id=user_id), button=_("Lock the account"),
-            back=url_for(".user", user_id=user_id), reason=_("Reason for locking"))
-    if not _confirmed():
-        return redirect(url_for(".user_lock", user_id=user_id), code=303)
+    asking = _asked_first(
+        staff, ".user_lock", {"user_id": user_id},
+        title=_("Lock the account %(phone)s?", phone=account.phone),
+        question=_("Nobody can log in to it until it is unlocked; its sessions end and its "
+                   "tokens are revoked at once."),
+        button=_("Lock the account"), back=url_for(".user", user_id=user_id),
+        reason=_("Reason for locking"))
+    if asking:
+        return asking
     return _user_act(staff, user_id, "lock", reason=request.form.get("reason", ""))
 
 
@@ -712,17 +718,15 @@ def keys(staff):
 @bp.route("/keys/rotate", methods=["GET", "POST"])
 @staff_only("keys.write")
 def keys_rotate(staff):
-    if request.method == "GET":
-        return _confirm(
-            staff, title=_("Rotate the signing keys?"),
-            question=_("The published next key starts signing, the signing key retires (it "
-                       "stays published until the tokens it signed expire) and a new next "
-                       "key is published. Rotate again only once relying parties have "
-                       "fetched the new key."),
-            action=url_for(".keys_rotate"), button=_("Rotate the keys"),
-            back=url_for(".keys"), once=True)
-    if not _confirmed():
-        return redirect(url_for(".keys_rotate"), code=303)
+    asking = _asked_first(
+        staff, ".keys_rotate", {}, title=_("Rotate the signing keys?"),
+        question=_("The published next key starts signing, the signing key retires (it stays "
+                   "published until the tokens it signed expire) and a new next key is "
+                   "published. Rotate again only once relying parties have fetched the new "
+                   "key."),
+        button=_("Rotate the keys"), back=url_for(".keys"), once=True)
+    if asking:
+        return asking
     refused = _first_sending()
     if refused:
         return done(refused, ".keys")
@@ -773,7 +777,7 @@ def audit_log(staff):
                 roles_all=roles.ROLES,
                 actions=sorted({*readable.ACTION_LABELS, *EVENT_LABELS}),
                 error=_("The filter is not valid: %(reason)s", reason=str(error)) if error
-                else None, names=FILTER_NAMES)
+                else None)
 
 
 @bp.route("/audit/export")

@@ -106,9 +106,12 @@ def changes(detail):
     return rows
 
 
-def summary(rows):
-    """"client_name, scope" for the fields that changed (the line a collapsed event shows)."""
-    return ", ".join(r["field"] for r in rows if r.get("changed"))
+def summary(rows, most=4):
+    """"client_name, scope" for the fields that changed (the line a collapsed event shows),
+    at most ``most`` of them named."""
+    changed = [r["field"] for r in rows if r.get("changed")]
+    more = len(changed) - most
+    return ", ".join(changed[:most]) + (f" … (+{more})" if more > 0 else "")
 
 
 # --- Times in the administrator's zone ---------------------------------------------------
