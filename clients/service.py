@@ -450,7 +450,10 @@ def issue_initial_access_token(*, actor, role=None, label: str, expires_in: int,
     if scopes is not None:
         from clients.validation import check_scope
 
-        scopes = check_scope(scopes, ["client_credentials"])
+        try:  # scopes this provider knows (no grant type allows others here)
+            scopes = check_scope(scopes, [])
+        except ClientValidationError as exc:
+            raise ClientValidationError("invalid_request", exc.description) from None
     token = secrets.token_urlsafe(32)
     now = int(time.time())
     iat = InitialAccessToken(token_hash=hash_secret(token), label=label, issued_by=actor,

@@ -18,7 +18,10 @@ import re
 import time
 
 from flask import current_app
+from flask import flash
+from flask import redirect
 from flask import request
+from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -57,9 +60,9 @@ def _pending_address(user):
     return entry["email"] if entry and entry.get("expires_at", 0) > time.time() else None
 
 
-def _email_page(user, status=200, error=None, notice=None, typed=""):
+def _email_page(user, status=200, error=None, typed=""):
     return account_page("account/email.html", status, user=user, pending=_pending_address(user),
-                 error=error, notice=notice, typed=typed[:254])
+                 error=error, typed=typed[:254])
 
 
 @account_bp.route("/email")
@@ -96,10 +99,10 @@ def email_code(user, session):
     store().set(_pending_key(user), {"email": address,
                                       "expires_at": int(time.time()) + email.CODES.ttl()},
                 email.CODES.ttl())
-    return _email_page(user, notice=_(
-        "An email with a code is on its way to %(email)s. The code is valid for %(minutes)d "
-        "minutes. Also look in the spam folder.", email=address,
-        minutes=max(1, email.CODES.ttl() // 60)))
+    flash(_("An email with a code is on its way to %(email)s. The code is valid for "
+            "%(minutes)d minutes. Also look in the spam folder.", email=address,
+            minutes=max(1, email.CODES.ttl() // 60)))
+    return redirect(url_for("account.email_page"), code=303)
 
 
 @account_bp.route("/email/confirm", methods=["POST"])

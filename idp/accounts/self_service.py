@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from clients.service import get_client
 from idp.accounts import password_policy
 from idp.accounts import sessions
+from idp.accounts import shown_once
 from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.accounts.passwords import hash_password
@@ -112,6 +113,23 @@ def event_label(action):
 @bp.app_template_filter("datetime")
 def _datetime(timestamp):
     return format_datetime(datetime.fromtimestamp(timestamp, UTC), "short")
+
+
+@bp.app_template_global()
+def device_label(user_agent):
+    """"Chrome 131 on Windows 10" from a User-Agent header, by ua-parser (the uap-core rules,
+    updated monthly as ``ua-parser-builtins``)."""
+    import ua_parser
+
+    found = ua_parser.parse(user_agent or "")
+    browser = found.user_agent and " ".join(
+        part for part in (found.user_agent.family, found.user_agent.major) if part)
+    system = found.os and " ".join(part for part in (found.os.family, found.os.major) if part)
+    if found.device and found.device.family not in ("Other", "Spider") and system:
+        system = f"{system} ({found.device.family})"
+    if not browser:
+        return _("Unknown browser")
+    return _("%(browser)s on %(system)s", browser=browser, system=system or _("an unknown system"))
 
 
 def account_page(template, status=200, **context):
@@ -267,8 +285,17 @@ def factor_delete(user, session, factor_id):
 @bp.route("/recovery-codes", methods=["POST"])
 @signed_in(fresh=True)
 def recovery_codes(user, session):
-    codes = recovery.generate(user)
-    return account_page("account/recovery_codes.html", codes=codes)
+    view_id = shown_once.keep("recovery-codes", recovery.generate(user))
+    return redirect(url_for("account.recovery_codes_shown", view_id=view_id), code=303)
+
+
+@bp.route("/recovery-codes/<view_id>")
+@signed_in()
+def recovery_codes_shown(user, session, view_id):
+    """The new codes, once: a reload says they were shown (and makes no new ones)."""
+    found = shown_once.take(view_id, "recovery-codes")
+    return account_page("account/recovery_codes.html", status=200 if found else 410,
+                        codes=found["secret"] if found else None)
 
 
 @bp.route("/sessions/<sid>/end", methods=["POST"])
@@ -309,4 +336,9 @@ def logout():
     sessions.end()
     if user is not None:
         audit.record("logout", user_id=user.id)
+    return redirect(url_for("account.logged_out"), code=303)
+
+
+@bp.route("/logged-out")
+def logged_out():
     return render_template("oauth/logged_out.html")

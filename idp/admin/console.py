@@ -1,19 +1,29 @@
 """The admin console, ``/admin``: clients, initial access tokens, citizens' accounts, signing
-keys and the audit log, for staff with a role (``idp.admin.roles``).
+keys, staff roles and the audit log, for staff with a role (``idp.admin.roles``).
 
 Every page and every action checks, on the server, that the browser's SSO session belongs to
 an active staff member, that the login used two factors (``amr`` has ``mfa``), and that one of
 the member's roles allows it; the act is then done — and audited — in the narrowest such
 role. Forms carry a CSRF token (Flask-WTF, global); answers are ``Cache-Control: no-store``.
-Secrets (a new client's, a rotated one, an initial access token) are shown on the page that
-answers the act, once, and never again.
+
+Safe to reload: every act answers with a redirect (303) to a page that only shows, so a
+reload never repeats it. Forms that create or rotate something also carry a one-use token
+(``once``), so a double click or a form sent again from the history does nothing the second
+time. A secret (a new client's, a rotated one, an initial access token) is shown once, by a
+page that takes it from the store (``idp.accounts.shown_once``). Rotating a secret or the
+keys, suspending, locking and deleting first ask for confirmation on a page of their own.
 """
 
 import functools
+import hashlib
+import json
+import re
+import secrets
 from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import flash
 from flask import get_flashed_messages
 from flask import redirect
@@ -25,24 +35,32 @@ from flask_babel import gettext as _
 
 from clients import service as registry
 from clients.models import CLIENT_STATES
+from clients.models import InitialAccessToken
+from clients.validation import APPLICATION_TYPES
 from clients.validation import AUTH_METHODS
 from clients.validation import GRANT_TYPES
 from clients.validation import ClientValidationError
 from idp.accounts import sessions
+from idp.accounts import shown_once
 from idp.accounts.assurance import is_multi_factor
 from idp.accounts.models import User
+from idp.accounts.self_service import EVENT_LABELS
 from idp.accounts.views import login_for_account
+from idp.admin import readable
 from idp.admin import roles
 from idp.admin import service
 from idp.audit import service as audit
 from idp.errors import UserFacingError
 from idp.extensions import db
+from idp.store import store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 #: Permissions that open the console (``counter`` alone opens only /counter).
 CONSOLE = frozenset(roles.PERMISSIONS) - {"counter"}
 PER_PAGE = 25
+#: How long a form's one-use token is remembered once used (seconds).
+ONCE_TTL = 24 * 3600
 
 
 @bp.after_request
@@ -128,16 +146,18 @@ ACCOUNT_STATUS_LABELS = {"active": lambda: _("Active"),
                          "disabled": lambda: _("Locked by an administrator")}
 KEY_STATE_LABELS = {"next": lambda: _("Published, signs next"), "active": lambda: _("Signing"),
                     "retired": lambda: _("Retired")}
-FILTER_LABELS = {"action": lambda: _("Action (or its beginning)"), "actor": lambda: _("By"),
-                 "role": lambda: _("Role"), "target": lambda: _("Target"),
+FILTER_LABELS = {"action": lambda: _("Action (or its beginning)"),
+                 "actor": lambda: _("By (mobile number, user:…, client:…)"),
+                 "role": lambda: _("Role"),
+                 "target": lambda: _("Target (mobile number, user:…, client:…)"),
                  "user_id": lambda: _("Account id"), "outcome": lambda: _("Outcome"),
-                 "since": lambda: _("From (date or time)"),
-                 "until": lambda: _("Until (date or time)")}
+                 "since": lambda: _("From (your local time)"),
+                 "until": lambda: _("Until (your local time)")}
 
 
-def _labeller(labels):
+def _labeller(*tables):
     def label(value):
-        found = labels.get(value)
+        found = next((t[value] for t in tables if value in t), None)
         return found() if found else value
     return label
 
@@ -146,6 +166,8 @@ for _name, _labels in (("role_label", ROLE_LABELS), ("account_status_label",
                                                       ACCOUNT_STATUS_LABELS),
                        ("key_state_label", KEY_STATE_LABELS), ("filter_label", FILTER_LABELS)):
     bp.add_app_template_global(_labeller(_labels), _name)
+bp.add_app_template_global(_labeller(readable.ACTION_LABELS, EVENT_LABELS), "action_label")
+bp.add_app_template_filter(audit.iso, "iso")
 
 
 @bp.route("")
@@ -161,11 +183,106 @@ def login_again():
     return login_for_account(url_for(".home"))
 
 
+# --- Forms sent once, secrets shown once ------------------------------------------------------
+
+@bp.app_template_global()
+def once_token():
+    """A fresh one-use token for a form that creates or rotates something."""
+    return secrets.token_urlsafe(18)
+
+
+def _once_key():
+    token = request.form.get("once", "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+        return None
+    return "admin-once:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _first_sending():
+    """Whether this form is sent for the first time (its ``once`` token is then spent); else
+    the message to show."""
+    key = _once_key()
+    if key is None:
+        return _("The form is incomplete. Open the page again and fill it in.")
+    if not store().add(key, 1, ONCE_TTL):
+        return _("This form was already sent. Nothing was done again.")
+    return None
+
+
+def _sending_failed():
+    """The act was refused: the form may be corrected and sent again with the same token."""
+    key = _once_key()
+    if key is not None:
+        store().delete(key)
+
+
+def _reveal(what, secret, **context):
+    """Redirect to the page that shows ``secret`` once."""
+    view_id = shown_once.keep("admin-secret", secret, what=what, **context)
+    return redirect(url_for(".secret_shown", view_id=view_id), code=303)
+
+
+@bp.route("/secrets/<view_id>")
+@staff_only(None)
+def secret_shown(staff, view_id):
+    found = shown_once.take(view_id, "admin-secret")
+    if found is None:
+        return page("admin/secret.html", staff, status=410, found=None)
+    client = iat = None
+    if found.get("client_id"):
+        try:
+            client = registry.client_row(found["client_id"])
+        except registry.ClientNotFound:
+            client = None
+    if found.get("iat_id"):
+        iat = db.session.get(InitialAccessToken, found["iat_id"])
+    return page("admin/secret.html", staff, found=found, client=client, iat=iat)
+
+
+def _confirm(staff, *, title, question, action, button, back, reason=None, once=False,
+             fields=None):
+    """A page that asks before an act: its form posts ``confirm=yes`` (and ``fields``) to
+    ``action``; ``reason``: the label of an optional reason field; ``once``: the form carries
+    a one-use token."""
+    return page("admin/confirm.html", staff, title=title, question=question, action=action,
+                button=button, back=back, reason=reason, once=once, fields=fields or {})
+
+
+def _confirmed():
+    return request.form.get("confirm") == "yes"
+
+
+def _asked_first(staff, endpoint, values, **question):
+    """None once the act is confirmed (a POST with ``confirm=yes`` to ``endpoint``); else the
+    page that asks (GET), or a redirect to it (a POST without the confirmation)."""
+    if request.method == "POST":
+        return None if _confirmed() else redirect(url_for(endpoint, **values), code=303)
+    return _confirm(staff, action=url_for(endpoint, **values), **question)
+
+
 # --- Clients ------------------------------------------------------------------------------------
 
 STATUS_LABELS = {"pending": lambda: _("Awaiting approval"), "active": lambda: _("Active"),
                  "suspended": lambda: _("Suspended")}
 bp.add_app_template_global(_labeller(STATUS_LABELS), "client_status_label")
+
+#: The client form's fields, in the order a validation message is attributed to them.
+FORM_FIELDS = (
+    "client_name", "application_type", "redirect_uris", "post_logout_redirect_uris",
+    "token_endpoint_auth_method", "grant_types", "scope", "jwks", "jwks_uri",
+    "id_token_signed_response_alg", "subject_type", "sector_identifier",
+    "sector_identifier_uri", "contacts", "logo_uri", "client_uri", "policy_uri", "tos_uri",
+    "software_id", "software_version", "allowed_claims", "min_loa", "require_mfa",
+    "enterprise_allowed", "skip_consent", "access_token_ttl", "refresh_token_ttl",
+)
+TEXT_FIELDS = ("client_name", "application_type", "token_endpoint_auth_method", "jwks_uri",
+               "id_token_signed_response_alg", "subject_type", "sector_identifier",
+               "sector_identifier_uri", "logo_uri", "client_uri", "policy_uri", "tos_uri",
+               "software_id", "software_version")
+LINE_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "contacts")
+CHECK_FIELDS = ("require_mfa", "enterprise_allowed", "skip_consent")
+#: Fields fixed at registration: the pairwise sector never changes.
+NEW_ONLY = ("sector_identifier",)
 
 
 def _lines(name):
@@ -173,28 +290,72 @@ def _lines(name):
 
 
 def _client_form(new):
-    """Metadata and policy from the console's client form."""
-    form = request.form
-    data = {
-        "client_name": form.get("client_name", ""),
-        "redirect_uris": _lines("redirect_uris"),
-        "post_logout_redirect_uris": _lines("post_logout_redirect_uris"),
-        "scope": " ".join(form.get("scope", "").split()) or None,
-        "require_mfa": form.get("require_mfa") == "yes",
-        "skip_consent": form.get("skip_consent") == "yes",
-        "min_loa": form.get("min_loa", type=int) or 1,
-    }
-    if new:
-        data["token_endpoint_auth_method"] = form.get("token_endpoint_auth_method")
-        data["grant_types"] = [g for g in form.getlist("grant_types") if g in GRANT_TYPES] or [
-            "authorization_code"]
-        data["subject_type"] = form.get("subject_type") or "pairwise"
-    return data
+    """(metadata and policy, {field: message}) from the console's client form; the messages
+    are for what the form itself cannot read (JSON, numbers)."""
+    form, errors = request.form, {}
+    data = {name: form.get(name, "").strip() or None for name in TEXT_FIELDS}
+    data.update({name: _lines(name) for name in LINE_FIELDS})
+    data.update({name: form.get(name) == "yes" for name in CHECK_FIELDS})
+    data["client_name"] = form.get("client_name", "")
+    data["grant_types"] = form.getlist("grant_types")
+    data["scope"] = " ".join(form.get("scope", "").split()) or None
+    claims = form.get("allowed_claims", "").split()
+    data["allowed_claims"] = None if claims in ([], ["*"]) else claims
+    data["min_loa"] = form.get("min_loa", type=int) or 1
+    for name in ("access_token_ttl", "refresh_token_ttl"):
+        text = form.get(name, "").strip()
+        data[name] = int(text) if text.isdigit() else None
+        if text and not text.isdigit():
+            errors[name] = _("Enter a whole number of seconds, or nothing for the server's "
+                             "default.")
+    jwks = form.get("jwks", "").strip()
+    data["jwks"] = None
+    if jwks:
+        try:
+            data["jwks"] = json.loads(jwks)
+        except ValueError as exc:
+            errors["jwks"] = _("This is not JSON: %(reason)s", reason=str(exc))
+    if not new:
+        for name in NEW_ONLY:
+            data.pop(name)
+    return data, errors
 
 
-def _form_page(staff, form, error=None, status=200):
-    return page("admin/client_new.html", staff, status=status, form=form, error=error,
-                auth_methods=AUTH_METHODS, grant_types=GRANT_TYPES)
+def _field_of(exc, data):
+    """The form field a registry message is about: the field whose value it quotes, else the
+    first field it names, else what its error code or wording says; None: the whole form."""
+    text = exc.description
+    for name in LINE_FIELDS:
+        if any(repr(value) in text for value in data.get(name) or []):
+            return name
+    named = [(found.start(), name) for name in FORM_FIELDS
+             for found in [re.search(rf"(?<![\w]){name}(?![\w])", text)] if found]
+    if named:
+        return min(named)[1]
+    if exc.error == "invalid_redirect_uri":
+        return "redirect_uris"
+    if re.search(r"grant type|client_credentials|authorization_code|refresh_token", text):
+        return "grant_types"
+    return None
+
+
+def _form_page(staff, form, client=None, errors=None, error=None, status=200):
+    return page("admin/client_form.html", staff, status=status, form=form, client=client,
+                errors=errors or {}, error=error, auth_methods=AUTH_METHODS,
+                grant_types=GRANT_TYPES, application_types=APPLICATION_TYPES,
+                algs=current_app.config["ID_TOKEN_SIGNING_ALGS"])
+
+
+def _refused_form(staff, data, client, exc, refusal):
+    """The form again (400, or 403 for a role's refusal) with the registry's message at its
+    field."""
+    _sending_failed()
+    if isinstance(exc, service.AdminError):
+        return _form_page(staff, data, client, error=refusal(exc.description), status=403)
+    field = _field_of(exc, data)
+    errors = {field: exc.description} if field else {}
+    return _form_page(staff, data, client, errors=errors, status=400,
+                      error=refusal(_("correct the marked field.") if field else exc.description))
 
 
 @bp.route("/clients")
@@ -216,18 +377,25 @@ def client_new(staff):
     if request.method == "GET":
         return _form_page(staff, {"scope": "openid profile", "grant_types": [
             "authorization_code", "refresh_token"], "min_loa": 1})
-    data = _client_form(new=True)
+    data, errors = _client_form(new=True)
     status = "pending" if request.form.get("pending") == "yes" else "active"
+    if errors:
+        return _form_page(staff, data, errors=errors, status=400, error=_(
+            "The client was not registered: %(reason)s", reason=_("correct the marked field.")))
+    refused = _first_sending()
+    if refused:
+        return done(refused, ".clients")
     try:
         role = service.client_write_role(staff.roles, staff.role, None, data["scope"])
         client, secret = registry.register_client(data, actor=staff.actor, role=role,
                                                   status=status)
-    except ClientValidationError as exc:
-        return _form_page(staff, data, _("The client was not registered: %(reason)s",
-                                         reason=exc.description), 400)
-    except service.AdminError as exc:
-        return _form_page(staff, data, exc.description, 403)
-    return page("admin/secret.html", staff, kind="client", client=client, secret=secret)
+    except (ClientValidationError, service.AdminError) as exc:
+        return _refused_form(staff, data, None, exc, lambda reason: _(
+            "The client was not registered: %(reason)s", reason=reason))
+    if secret is None:
+        return done(_("The client was registered. It authenticates without a shared secret."),
+                    ".client", client_id=client.client_id)
+    return _reveal("client", secret, client_id=client.client_id)
 
 
 def _client(client_id):
@@ -247,25 +415,50 @@ def client(staff, client_id):
                 client_roles=sorted(roles.client_roles_of(client_id)))
 
 
-@bp.route("/clients/<client_id>/edit", methods=["POST"])
+def _form_of(client):
+    """The client's values as the form shows them."""
+    values = registry.client_metadata(client)
+    values["client_name"] = client.name
+    return values
+
+
+@bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_edit(staff, client_id):
     row = _client(client_id)
-    changes = _client_form(new=False)
+    if request.method == "GET":
+        return _form_page(staff, _form_of(row), row)
+    changes, errors = _client_form(new=False)
+    if errors:
+        return _form_page(staff, changes, row, errors=errors, status=400, error=_(
+            "Nothing was changed: %(reason)s", reason=_("correct the marked field.")))
     try:
         role = service.client_write_role(staff.roles, staff.role, row, changes["scope"])
         registry.update_client(client_id, changes, actor=staff.actor, role=role)
-    except ClientValidationError as exc:
-        return done(_("Nothing was changed: %(reason)s", reason=exc.description),
-                    ".client", client_id=client_id)
-    except service.AdminError as exc:
-        return done(exc.description, ".client", client_id=client_id)
+    except (ClientValidationError, service.AdminError) as exc:
+        db.session.rollback()
+        return _refused_form(staff, changes, _client(client_id), exc, lambda reason: _(
+            "Nothing was changed: %(reason)s", reason=reason))
     return done(_("The client was saved."), ".client", client_id=client_id)
 
 
 STATUS_DONE = {"approve": lambda: _("The client was approved."),
                "suspend": lambda: _("The client was suspended."),
                "activate": lambda: _("The client was activated again.")}
+
+
+@bp.route("/clients/<client_id>/suspend")
+@staff_only("clients.write")
+def client_suspend(staff, client_id):
+    row = _client(client_id)
+    return _confirm(
+        staff, title=_("Suspend %(name)s?", name=row.name),
+        question=_("Logins at this platform stop, its token requests are refused and its "
+                   "access tokens stop working until it is activated again. Nothing is "
+                   "revoked."),
+        action=url_for(".client_status", client_id=client_id), fields={"action": "suspend"},
+        button=_("Suspend"), back=url_for(".client", client_id=client_id),
+        reason=_("Reason (optional; kept with the client and in the audit log)"))
 
 
 @bp.route("/clients/<client_id>/status", methods=["POST"])
@@ -275,22 +468,36 @@ def client_status(staff, client_id):
     action = request.form.get("action")
     if action not in service.TRANSITIONS:
         return done(_("Nothing was changed."), ".client", client_id=client_id)
+    if action == "suspend" and not _confirmed():
+        return redirect(url_for(".client_suspend", client_id=client_id), code=303)
     reason = " ".join(request.form.get("reason", "").split())[:500] or None
     try:
         role = service.client_write_role(staff.roles, staff.role, row)
         service.change_status(client_id, action, actor=staff.actor, role=role, reason=reason)
-    except service.AdminError as exc:
-        return done(exc.description, ".client", client_id=client_id)
     except service.Conflict:
         return done(_("Nothing was changed: the client's status does not allow it."),
                     ".client", client_id=client_id)
+    except service.AdminError as exc:
+        return done(exc.description, ".client", client_id=client_id)
     return done(STATUS_DONE[action](), ".client", client_id=client_id)
 
 
-@bp.route("/clients/<client_id>/rotate-secret", methods=["POST"])
+@bp.route("/clients/<client_id>/rotate-secret", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_rotate(staff, client_id):
     row = _client(client_id)
+    hours = current_app.config["CLIENT_SECRET_ROTATION_OVERLAP"] // 3600
+    asking = _asked_first(
+        staff, ".client_rotate", {"client_id": client_id},
+        title=_("Rotate the secret of %(name)s?", name=row.name),
+        question=_("A new secret is made and shown once. The current one keeps working for "
+                   "%(hours)s hours, time for the platform to switch.", hours=hours),
+        button=_("Rotate"), back=url_for(".client", client_id=client_id), once=True)
+    if asking:
+        return asking
+    refused = _first_sending()
+    if refused:
+        return done(refused, ".client", client_id=client_id)
     try:
         role = service.client_write_role(staff.roles, staff.role, row)
         secret = registry.rotate_secret(client_id, actor=staff.actor, role=role)
@@ -298,15 +505,21 @@ def client_rotate(staff, client_id):
         return done(exc.description, ".client", client_id=client_id)
     except ClientValidationError:
         return done(_("This client has no secret to rotate."), ".client", client_id=client_id)
-    return page("admin/secret.html", staff, kind="rotated", client=row, secret=secret)
+    return _reveal("rotated", secret, client_id=client_id)
 
 
-@bp.route("/clients/<client_id>/delete", methods=["POST"])
+@bp.route("/clients/<client_id>/delete", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_delete(staff, client_id):
     row = _client(client_id)
-    if request.form.get("confirm") != "yes":
-        return done(_("Tick the box to confirm the deletion."), ".client", client_id=client_id)
+    asking = _asked_first(
+        staff, ".client_delete", {"client_id": client_id},
+        title=_("Delete %(name)s?", name=row.name),
+        question=_("Every token issued to it is revoked and the citizens' consents go with "
+                   "it. This cannot be undone."),
+        button=_("Delete"), back=url_for(".client", client_id=client_id))
+    if asking:
+        return asking
     try:
         role = service.client_write_role(staff.roles, staff.role, row)
     except service.AdminError as exc:
@@ -317,10 +530,21 @@ def client_delete(staff, client_id):
 
 # --- Initial access tokens ----------------------------------------------------------------------
 
+def _iats_page(staff, form=None, errors=None, status=200):
+    tokens = registry.list_initial_access_tokens()
+    return page("admin/iats.html", staff, status=status, tokens=tokens, form=form or {},
+                errors=errors or {}, who=service.who(t.issued_by for t in tokens),
+                describe=readable.describe)
+
+
 @bp.route("/initial-access-tokens")
 @staff_only("iat.read")
 def iats(staff):
-    return page("admin/iats.html", staff, tokens=registry.list_initial_access_tokens())
+    return _iats_page(staff)
+
+
+#: Which field of the form a refusal of ``issue_initial_access_token`` concerns.
+IAT_FIELDS = (("label", "label"), ("expires_in", "expires_days"), ("max_uses", "max_uses"))
 
 
 @bp.route("/initial-access-tokens/issue", methods=["POST"])
@@ -328,6 +552,9 @@ def iats(staff):
 def iat_issue(staff):
     form = request.form
     scopes = " ".join(form.get("scopes", "").split()) or None
+    refused = _first_sending()
+    if refused:
+        return done(refused, ".iats")
     try:
         role = service.client_write_role(staff.roles, staff.role, None, scopes)
         iat, token = registry.issue_initial_access_token(
@@ -336,8 +563,11 @@ def iat_issue(staff):
             max_uses=form.get("max_uses", type=int) or None, scopes=scopes,
             auto_approve=form.get("auto_approve") == "yes")
     except (ClientValidationError, service.AdminError) as exc:
-        return done(_("No token was issued: %(reason)s", reason=exc.description), ".iats")
-    return page("admin/secret.html", staff, kind="iat", iat=iat, secret=token)
+        _sending_failed()
+        field = next((f for word, f in IAT_FIELDS if word in exc.description), "scopes")
+        return _iats_page(staff, form=form, status=403 if isinstance(
+            exc, service.AdminError) else 400, errors={field: exc.description})
+    return _reveal("iat", token, iat_id=iat.id)
 
 
 @bp.route("/initial-access-tokens/<int:token_id>/revoke", methods=["POST"])
@@ -375,9 +605,11 @@ def _user(user_id):
 @staff_only("users.read")
 def user(staff, user_id):
     account = _user(user_id)
+    events = service.user_events(account.id, limit=50)["events"]
     return page("admin/user.html", staff, account=account,
-                detail=service.user_detail(account),
-                events=service.user_events(account.id, limit=50)["events"])
+                detail=service.user_detail(account), events=events,
+                sessions=sessions.list_for(account.id),
+                who=service.who(e["actor"] for e in events), describe=readable.describe)
 
 
 USER_ACTS = {
@@ -401,9 +633,19 @@ def _user_act(staff, user_id, act, **extra):
     return done(message(), ".user", user_id=user_id)
 
 
-@bp.route("/users/<int:user_id>/lock", methods=["POST"])
+@bp.route("/users/<int:user_id>/lock", methods=["GET", "POST"])
 @staff_only("users.write")
 def user_lock(staff, user_id):
+    account = _user(user_id)
+    asking = _asked_first(
+        staff, ".user_lock", {"user_id": user_id},
+        title=_("Lock the account %(phone)s?", phone=account.phone),
+        question=_("Nobody can log in to it until it is unlocked; its sessions end and its "
+                   "tokens are revoked at once."),
+        button=_("Lock the account"), back=url_for(".user", user_id=user_id),
+        reason=_("Reason for locking"))
+    if asking:
+        return asking
     return _user_act(staff, user_id, "lock", reason=request.form.get("reason", ""))
 
 
@@ -416,9 +658,53 @@ def user_unlock(staff, user_id):
 @bp.route("/users/<int:user_id>/reset-factors", methods=["POST"])
 @staff_only("users.write")
 def user_reset_factors(staff, user_id):
-    if request.form.get("confirm") != "yes":
+    if not _confirmed():
         return done(_("Tick the box to confirm the reset."), ".user", user_id=user_id)
     return _user_act(staff, user_id, "reset-factors")
+
+
+# --- Staff roles --------------------------------------------------------------------------------
+
+@bp.route("/staff")
+@staff_only("users.read")
+def staff_roles(staff):
+    members, client_roles = service.staff_members(), service.client_role_holders()
+    granters = [r.granted_by for _user, held in members for r in held]
+    return page("admin/staff.html", staff, members=members, client_roles=client_roles,
+                roles_all=roles.ROLES, describe=readable.describe,
+                who=service.who(granters + [r.granted_by for r in client_roles]))
+
+
+@bp.route("/staff/grant", methods=["POST"])
+@staff_only("staff.write")
+def staff_grant(staff):
+    try:
+        user, changed = service.grant_role(request.form.get("phone", ""),
+                                           request.form.get("role", ""), actor=staff.actor)
+    except service.AdminError as exc:
+        return done(_("Nothing was changed: %(reason)s", reason=exc.description),
+                    ".staff_roles")
+    if not changed:
+        return done(_("%(phone)s already holds this role.", phone=user.phone), ".staff_roles")
+    return done(_("%(phone)s now holds the role %(role)s.", phone=user.phone, role=ROLE_LABELS[
+        request.form["role"]]()), ".staff_roles")
+
+
+@bp.route("/staff/<int:user_id>/revoke", methods=["POST"])
+@staff_only("staff.write")
+def staff_revoke(staff, user_id):
+    account = _user(user_id)
+    role = request.form.get("role", "")
+    try:
+        changed = service.revoke_role(account.id, role, actor=staff.actor,
+                                      acting_user_id=staff.user.id)
+    except service.AdminError as exc:
+        return done(_("Nothing was changed: %(reason)s", reason=exc.description),
+                    ".staff_roles")
+    if not changed:
+        return done(_("Nothing was changed."), ".staff_roles")
+    return done(_("%(phone)s no longer holds the role %(role)s.", phone=account.phone,
+                  role=ROLE_LABELS[role]()), ".staff_roles")
 
 
 # --- Keys ---------------------------------------------------------------------------------------
@@ -429,9 +715,21 @@ def keys(staff):
     return page("admin/keys.html", staff, keys=service.list_keys())
 
 
-@bp.route("/keys/rotate", methods=["POST"])
+@bp.route("/keys/rotate", methods=["GET", "POST"])
 @staff_only("keys.write")
 def keys_rotate(staff):
+    asking = _asked_first(
+        staff, ".keys_rotate", {}, title=_("Rotate the signing keys?"),
+        question=_("The published next key starts signing, the signing key retires (it stays "
+                   "published until the tokens it signed expire) and a new next key is "
+                   "published. Rotate again only once relying parties have fetched the new "
+                   "key."),
+        button=_("Rotate the keys"), back=url_for(".keys"), once=True)
+    if asking:
+        return asking
+    refused = _first_sending()
+    if refused:
+        return done(refused, ".keys")
     service.rotate_keys(actor=staff.actor, role=staff.role)
     return done(_("The signing keys were rotated."), ".keys")
 
@@ -439,40 +737,59 @@ def keys_rotate(staff):
 # --- Audit --------------------------------------------------------------------------------------
 
 FILTER_NAMES = ("action", "actor", "role", "target", "user_id", "outcome", "since", "until")
+OUTCOMES = ("success", "failure", "error")
 
 
 def _filters():
-    return {name: request.args.get(name, "")[:100].strip() for name in FILTER_NAMES
-            if request.args.get(name, "").strip()}
+    """The filters as typed (to show them again) and as the audit log reads them: a mobile
+    number as ``user:<id>``, a time without a zone in the administrator's (``tz``)."""
+    typed = {name: request.args.get(name, "")[:100].strip() for name in FILTER_NAMES
+             if request.args.get(name, "").strip()}
+    tz = readable.zone(request.args.get("tz"))
+    query = dict(typed)
+    for name in ("actor", "target"):
+        if name in query:
+            query[name] = service.actor_code(query[name])
+    for name in ("since", "until"):
+        if name in query:
+            query[name] = readable.in_zone(query[name], tz)
+    return typed, query, tz
 
 
 @bp.route("/audit")
 @staff_only("audit.read")
 def audit_log(staff):
-    filters = _filters()
+    typed, query, tz = _filters()
     after_id = request.args.get("after_id", type=int)
     try:
-        found = audit.events(filters, after_id=after_id if after_id and after_id > 0 else None,
+        found = audit.events(query, after_id=after_id if after_id and after_id > 0 else None,
                              limit=50, newest_first=True)
         error = None
     except audit.AuditQueryError as exc:
         found, error = {"events": [], "next_after_id": None}, exc
-    return page("admin/audit.html", staff, status=400 if error else 200, filters=filters,
-                events=found["events"], next_after_id=found["next_after_id"],
+    events = found["events"]
+    for event in events:
+        event["rows"] = readable.changes(event["detail"])
+    who = service.who([e["actor"] for e in events] + [e["target"] for e in events])
+    return page("admin/audit.html", staff, status=400 if error else 200, filters=typed,
+                tz=tz.key, events=events, next_after_id=found["next_after_id"], who=who,
+                describe=readable.describe, summary=readable.summary, outcomes=OUTCOMES,
+                roles_all=roles.ROLES,
+                actions=sorted({*readable.ACTION_LABELS, *EVENT_LABELS}),
                 error=_("The filter is not valid: %(reason)s", reason=str(error)) if error
-                else None, names=FILTER_NAMES)
+                else None)
 
 
 @bp.route("/audit/export")
 @staff_only("audit.read")
 def audit_export(staff):
-    filters = _filters()
+    typed, query, tz = _filters()
     try:
-        lines = audit.export_lines(filters)
+        lines = audit.export_lines(query)
     except audit.AuditQueryError as exc:
         flash(_("The filter is not valid: %(reason)s", reason=str(exc)))
-        return redirect(url_for(".audit_log", **filters), code=303)
+        return redirect(url_for(".audit_log", tz=tz.key, **typed), code=303)
     audit.record("audit.exported", actor=staff.actor, role=staff.role,
-                 detail={"filters": filters})
+                 detail={"filters": query})
     return Response(stream_with_context(lines), mimetype="application/x-ndjson", headers={
         "Content-Disposition": 'attachment; filename="audit.jsonl"'})

@@ -34,23 +34,25 @@ def acting_staff(session, role) -> bool:
                                                                            role)
 
 
-def grant(user, role, *, actor):
+def grant(user, role, *, actor, actor_role=None):
+    """``actor_role``: the role the grant is made in (the console's super administrator; None
+    for the operator at the command line)."""
     if role not in ROLES:
         raise RoleError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if role in roles_of(user.id):
         return False
     db.session.add(StaffRole(user_id=user.id, role=role, granted_by=actor))
-    audit.record("staff.role.granted", actor=actor, target=f"user:{user.id}",
+    audit.record("staff.role.granted", actor=actor, role=actor_role, target=f"user:{user.id}",
                  detail={"after": {"role": role}})
     return True
 
 
-def revoke(user, role, *, actor):
+def revoke(user, role, *, actor, actor_role=None):
     row = StaffRole.query.filter_by(user_id=user.id, role=role).first()
     if row is None:
         return False
     db.session.delete(row)
-    audit.record("staff.role.revoked", actor=actor, target=f"user:{user.id}",
+    audit.record("staff.role.revoked", actor=actor, role=actor_role, target=f"user:{user.id}",
                  detail={"before": {"role": role}})
     return True
 

@@ -292,3 +292,95 @@ def delete_client(client_id, *, actor, role):
         roles.revoke_client(client_id, held, actor=actor, actor_role=role)
     registry.delete_client(client_id, actor=actor, role=role)
 
+
+
+# --- Staff roles (the console's page; ``idp admins`` at the command line) -------------------
+
+def staff_members() -> list[tuple[User, list]]:
+    """Accounts holding a staff role, with their roles (``StaffRole`` rows), by account."""
+    from idp.admin.models import StaffRole
+
+    rows = db.session.execute(
+        select(StaffRole, User).join(User, User.id == StaffRole.user_id)
+        .order_by(StaffRole.user_id, StaffRole.role)).all()
+    members = {}
+    for role, user in rows:
+        members.setdefault(user.id, (user, []))[1].append(role)
+    return list(members.values())
+
+
+def client_role_holders() -> list:
+    """``ClientRole`` rows: clients acting at the admin API with their own tokens."""
+    from idp.admin.models import ClientRole
+
+    return ClientRole.query.order_by(ClientRole.client_id, ClientRole.role).all()
+
+
+def grant_role(phone, role, *, actor) -> tuple[User, bool]:
+    """A super administrator gives the account with this mobile number a staff role (as
+    ``idp admins grant``). Returns (the account, whether anything changed)."""
+    try:
+        user = User.query.filter_by(phone=normalise_phone(phone)).first()
+    except AccountError as exc:
+        raise AdminError(str(exc)) from None
+    if user is None:
+        raise NotFound("no account has this mobile number")
+    try:
+        return user, roles.grant(user, role, actor=actor, actor_role="super_admin")
+    except roles.RoleError as exc:
+        raise AdminError(str(exc)) from None
+
+
+def revoke_role(user_id, role, *, actor, acting_user_id) -> bool:
+    """Take a staff role away (as ``idp admins revoke``); nobody gives up their own super
+    administrator role here, so the console always keeps one."""
+    user = get_user(user_id)
+    if user.id == acting_user_id and role == "super_admin":
+        raise Forbidden("you cannot take away your own super administrator role")
+    return roles.revoke(user, role, actor=actor, actor_role="super_admin")
+
+
+# --- Who: actors and targets of audit events, by name --------------------------------------
+
+def who(codes) -> dict[str, dict]:
+    """``user:<id>``, ``client:<client_id>``, ``iat:<id>`` codes (as in audit events) with what
+    they name: ``{"kind": "user", "id": 3, "user": User | None}``, ``{"kind": "client",
+    "id": …, "client": Client | None}``, ``{"kind": "iat", "id": 5, "iat": … | None}``; other
+    codes (``cli:root``, ``keys``, ``anonymous``) as ``{"kind": prefix, "id": rest}``. Looked
+    up in one query per kind."""
+    from clients.models import Client
+    from clients.models import InitialAccessToken
+
+    found, wanted = {}, {"user": set(), "client": set(), "iat": set()}
+    for code in {c for c in codes if c}:
+        kind, _sep, rest = code.partition(":")
+        if kind in ("user", "iat"):
+            rest = int(rest) if rest.isdigit() and int(rest) <= MAX_ID else None
+            if rest is None:
+                kind = "other"
+        found[code] = {"kind": kind, "id": rest}
+        if kind in wanted:
+            wanted[kind].add(rest)
+    models = {"user": (User, User.id), "client": (Client, Client.client_id),
+              "iat": (InitialAccessToken, InitialAccessToken.id)}
+    for kind, ids in wanted.items():
+        if not ids:
+            continue
+        model, column = models[kind]
+        rows = {getattr(row, column.key): row
+                for row in db.session.execute(select(model).where(column.in_(ids))).scalars()}
+        for entry in found.values():
+            if entry["kind"] == kind:
+                entry[kind] = rows.get(entry["id"])
+    return found
+
+
+def actor_code(value) -> str:
+    """A mobile number typed in an audit filter as the ``user:<id>`` code of its account;
+    anything else (``user:3``, ``client:…``, ``cli:root``) unchanged."""
+    try:
+        phone = normalise_phone(value)
+    except AccountError:
+        return value
+    user_id = db.session.execute(select(User.id).where(User.phone == phone)).scalar()
+    return f"user:{user_id}" if user_id is not None else value

@@ -120,12 +120,58 @@ def test_removing_the_last_factor_warns(app, citizen, client):
         assert Factor.query.count() == 0
 
 
-def test_recovery_codes_are_shown_once(citizen, client):
+def test_recovery_codes_are_shown_once(app, citizen, client):
     flow = f.Flow(client)
     page = sign_in(flow)
-    r = post_form(flow, page, "/account/recovery-codes")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    made = flow.post("/account/recovery-codes", data={"csrf_token": token})
+    assert made.status_code == 303 and "/account/recovery-codes/" in made.headers["Location"]
+    r = flow.get(made.headers["Location"])
     codes = re.findall(r"<li><code>([^<]+)</code></li>", r.get_data(as_text=True))
     assert len(codes) == 10 and len(set(codes)) == 10
+    assert r.headers["Cache-Control"] == "no-store"
+    again = flow.get(made.headers["Location"])  # a reload shows nothing and makes nothing
+    assert again.status_code == 410 and 'id="already-shown"' in again.get_data(as_text=True)
+    assert codes[0] not in again.get_data(as_text=True)
+    with app.app_context():
+        from idp.audit.models import AuditEvent
+        from mfa.models import RecoveryCode
+
+        assert AuditEvent.query.filter_by(action="mfa.recovery_codes.generated").count() == 1
+        assert RecoveryCode.query.count() == 10
+    other = f.Flow(app.test_client())  # the same citizen in another browser
+    sign_in(other)
+    made = flow.post("/account/recovery-codes", data={"csrf_token": token})
+    assert other.get(made.headers["Location"]).status_code == 410  # never to another session
+    assert flow.get(made.headers["Location"]).status_code == 410  # and that try spent it
+
+
+def test_sessions_read_as_browser_system_address_and_time(app, citizen):
+    chrome = f.Flow(app.test_client())
+    chrome.http.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+    chrome.http.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    sign_in(chrome)
+    flow = f.Flow(app.test_client())
+    flow.http.environ_base["HTTP_USER_AGENT"] = "curl/8.5.0"
+    page = sign_in(flow).get_data(as_text=True)
+    listed = re.findall(r'<li class="session"><span title="[^"]*">([^<]+)</span>, ([^,]+), ',
+                        page)
+    assert ("未知系统 上的 curl 8", "127.0.0.1") in listed
+    assert ("iOS 17 (iPhone) 上的 Mobile Safari 17", "203.0.113.9") in listed
+    english = flow.get("/account?lang=en").get_data(as_text=True)
+    assert "Mobile Safari 17 on iOS 17 (iPhone)</span>, 203.0.113.9, last active" in english
+
+
+def test_logging_out_answers_with_a_redirect(app, citizen, client):
+    flow = f.Flow(client)
+    page = sign_in(flow)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = flow.post("/account/logout", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/account/logged-out")
+    assert flow.get("/account/logged-out").status_code == 200
+    assert flow.get("/account").status_code == 303
 
 
 def test_sign_out_other_sessions(app, citizen, client):

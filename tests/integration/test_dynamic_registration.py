@@ -86,6 +86,30 @@ def test_a_single_use_token_is_used_up_but_not_by_a_refused_request(app, client)
         assert db_iat(_id).uses == 1
 
 
+def test_an_initial_access_token_names_only_known_scopes(app):
+    """A token's scopes bound what its clients may have: a misspelt or unknown one is refused
+    when the token is issued (command line and admin API alike), not silently kept."""
+    from clients.models import InitialAccessToken
+    from tests.integration.test_admin_api import Api
+    from tests.integration.test_admin_api import client_token
+
+    r = app.test_cli_runner().invoke(args=[
+        "clients", "iat", "create", "--label", "Tax bureau", "--expires-in", "3600",
+        "--scope", "openid wizardry", "--json"])
+    assert r.exit_code != 0 and "unknown scope(s): wizardry" in r.output
+    _cid, token = client_token(app, "client_registrar")
+    r = Api(app, token).post("/initial-access-tokens", json={
+        "label": "Tax bureau", "expires_in": 3600, "scopes": "openid profile wizardry"})
+    assert r.status_code == 400 and r.get_json() == {
+        "error": "invalid_request", "error_description": "unknown scope(s): wizardry"}
+    with app.app_context():
+        assert InitialAccessToken.query.count() == 0
+    r = app.test_cli_runner().invoke(args=[
+        "clients", "iat", "create", "--label", "Tax bureau", "--expires-in", "3600",
+        "--scope", "openid  profile openid", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["scopes"] == "openid profile"
+
+
 def db_iat(token_id):
     from clients.models import InitialAccessToken
     from idp.extensions import db
