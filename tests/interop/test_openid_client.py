@@ -115,6 +115,8 @@ class Provider:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
         env.update(
             IDP_ENV="development",
+            # an instance folder of its own: never the checkout's development settings
+            IDP_INSTANCE_DIR=str(self.workdir),
             IDP_ISSUER=self.issuer,
             IDP_DATABASE_URL=self.database_url or f"sqlite:///{self.workdir / 'idp.db'}",
             PYTHONUNBUFFERED="1",
