@@ -1,6 +1,8 @@
 """The ``idp`` command, as operators script it."""
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -79,6 +81,19 @@ def test_dev_bootstrap_prints_a_demo_login(cli):
     assert "client_id" in r.output and "+8613800138000" in r.output
     again = run(cli, "dev", "bootstrap")
     assert again.exit_code == 0  # idempotent: same client, a fresh secret
+
+
+def test_dev_bootstrap_banner_shows_the_address_served_and_pasteable_commands(cli,
+                                                                              monkeypatch):
+    monkeypatch.delenv("IDP_INSTANCE_DIR", raising=False)
+    r = run(cli, "dev", "bootstrap", "--port", "5000")
+    assert "  Serving on:          http://127.0.0.1:5000\n" in r.output and "Note:" not in r.output
+    idp = os.path.relpath(os.path.join(os.path.dirname(sys.executable), "idp"))
+    assert f"$ {idp} admins grant --phone +8613800138000 --role super_admin\n" in r.output
+    r = run(cli, "dev", "bootstrap", "--port", "5001")
+    assert ("  Serving on:          http://127.0.0.1:5001\n"
+            "  Note:                the issuer says port 5000; browsers and relying parties\n"
+            "                       go there, not to this server's port\n") in r.output
 
 
 def test_an_operator_may_set_a_common_password_with_a_warning(cli):
