@@ -96,6 +96,28 @@ def test_dev_bootstrap_banner_shows_the_address_served_and_pasteable_commands(cl
             "                       go there, not to this server's port\n") in r.output
 
 
+def test_idp_run_serves_on_idp_port(monkeypatch, tmp_path):
+    """The ``idp`` command itself (not the test runner): ``idp run`` takes IDP_PORT."""
+    import flask.cli
+
+    from idp.cli import main
+
+    served = {}
+    monkeypatch.setattr(flask.cli, "run_simple",
+                        lambda host, port, app, **kw: served.update(host=host, port=port))
+    for name in [n for n in os.environ if n.startswith(("IDP_", "FLASK_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FLASK_RUN_PORT", "")
+    monkeypatch.delenv("FLASK_RUN_PORT")  # main sets it; the monkeypatch removes it after
+    monkeypatch.setenv("IDP_ENV", "testing")
+    monkeypatch.setenv("IDP_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("IDP_PORT", "15099")
+    monkeypatch.setattr(sys, "argv", ["idp", "run"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0 and served == {"host": "127.0.0.1", "port": 15099}
+
+
 def test_an_operator_may_set_a_common_password_with_a_warning(cli):
     r = cli.invoke(args=["users", "create", "--phone", "13900139000", "--password",
                          "password123", "--json"])
