@@ -107,9 +107,17 @@ def explain_authentication_failure(error, request, methods, endpoint):
             "No client authentication was sent: send the client_id and the credentials of the "
             f"method the client is registered for (one of {', '.join(methods)}).")
         return
-    client = get_client(_claimed_client_id(request, method))
+    client_id = _claimed_client_id(request, method)
+    client = get_client(client_id)
     if client is None:
-        error.description = UNKNOWN_CLIENT
+        if isinstance(client_id, str) and client_id:
+            error.description = UNKNOWN_CLIENT
+        elif method == "client_secret_basic":
+            error.description = ("The Authorization header is not HTTP Basic credentials: "
+                                 "base64 of client_id:client_secret (RFC 6749 2.3.1).")
+        elif method == "client_secret_post":
+            error.description = "A client_secret was sent without its client_id."
+        # private_key_jwt without a usable sub: the assertion's own error stands
         return
     if endpoint != "introspection" and client.status in STATUS_DESCRIPTIONS:
         error.description = STATUS_DESCRIPTIONS[client.status]

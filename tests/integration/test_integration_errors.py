@@ -111,9 +111,14 @@ def test_wrong_secret_and_no_authentication_are_told_apart(rp, flow, client):
     assert_invalid_client(credentials(client), NO_AUTH.replace(", none", ""))
 
 
-def test_an_unknown_client(client):
+def test_an_unknown_client_and_credentials_that_name_none(client):
     r = credentials(client, auth=("no-such-client", "x"))
     assert_invalid_client(r, "No client is registered with this client_id on this server.")
+    r = credentials(client, headers={"Authorization": "Basic not-base64!"})
+    assert_invalid_client(r, "The Authorization header is not HTTP Basic credentials: base64 of "
+                             "client_id:client_secret (RFC 6749 2.3.1).")
+    r = credentials(client, data={"client_secret": "x"})
+    assert_invalid_client(r, "A client_secret was sent without its client_id.")
 
 
 @pytest.mark.parametrize("status, description", [("pending", PENDING),
