@@ -132,4 +132,3 @@ def explain_authentication_failure(error, request, methods, endpoint):
     elif method in SECRET_METHODS:
         error.description = WRONG_SECRET
     # private_key_jwt: the assertion's own error (signature, audience, jti...) stands
-
