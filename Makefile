@@ -4,10 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
-PORT   ?= 5000
 MO     := translations/zh_Hans_CN/LC_MESSAGES/messages.mo translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: run test lint bench translations messages clean
+.PHONY: run serve test lint bench translations messages clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +27,28 @@ messages: $(STAMP)
 		--no-location --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
+# The development server's port: `make run PORT=…`, else IDP_PORT, else 5000. The issuer is
+# IDP_ISSUER, else http://127.0.0.1:<port>. Secrets come from instance/dev.env (generated once);
+# what the server runs with is written to instance/make-run.env, which the idp command reads,
+# so `.venv/bin/idp …` works from any terminal without exports (idp/devenv.py).
+ifeq ($(origin PORT),command line)
+RUN_PORT := $(PORT)
+else
+RUN_PORT := $(or $(IDP_PORT),$(PORT),5000)
+endif
+
+run: export IDP_ENV = development
+run: export IDP_PORT = $(RUN_PORT)
 run: $(STAMP) $(MO)
-	mkdir -p instance && $(BIN)/python -m idp.devenv instance/dev.env
-	set -a && . ./instance/dev.env && set +a && \
-	export IDP_ENV=development IDP_ISSUER=$${IDP_ISSUER:-http://127.0.0.1:$(PORT)} && \
-	$(BIN)/idp db upgrade && \
-	$(BIN)/idp dev bootstrap && \
-	exec $(BIN)/idp run --host 127.0.0.1 --port $(PORT) --with-threads
+	$(BIN)/python -m idp.devenv --make-run
+	$(BIN)/idp db upgrade
+	$(BIN)/idp dev bootstrap --port $(RUN_PORT)
+	exec $(BIN)/idp run --host 127.0.0.1 --port $(RUN_PORT) --with-threads
+
+# Production: the environment alone (IDP_*, IDP_PORT, WEB_CONCURRENCY; gunicorn.conf.py).
+# Creates and changes nothing, and never reads the development files in instance/.
+serve: $(STAMP) $(MO)
+	exec $(BIN)/gunicorn wsgi:app
 
 test: $(STAMP) $(MO)
 	$(BIN)/pytest

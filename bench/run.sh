@@ -198,6 +198,8 @@ if [[ $SKIP_OURS != 1 ]]; then
 # -- our provider: state ----------------------------------------------------------------------
 [[ -f $ROOT/idp/__init__.py ]] || die "the provider (idp/) is not there yet"
 export IDP_ENV=production
+# its own instance folder: a production process refuses a checkout's development settings
+export IDP_INSTANCE_DIR=$WORK
 export IDP_ALLOW_INSECURE_HTTP=1
 # production requires an SMS gateway; the benchmark sends no text message (unroutable host)
 export IDP_SMS_SENDER=http IDP_SMS_GATEWAY_URL=https://sms-gateway.invalid/send

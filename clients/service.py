@@ -10,6 +10,7 @@ through these functions.
 import datetime
 import secrets
 import time
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -163,6 +164,26 @@ def _shown(values: dict) -> dict:
     return shown
 
 
+def default_client_name(values: dict, client_id: str) -> str:
+    """What citizens see of a platform that registered itself without a ``client_name``
+    (RFC 7591 2): the host it sends them back to (a native app: its private-use scheme), else
+    the host of its ``client_uri``, else its client_id."""
+    for uri in (*values["redirect_uris"], values.get("client_uri")):
+        if uri:
+            parts = urlsplit(uri)
+            if parts.hostname or parts.scheme:
+                return parts.hostname or parts.scheme
+    return client_id
+
+
+def _name_client(values: dict, client_id: str) -> dict:
+    """Fill in a missing ``client_name``; returns what the audit event says of it."""
+    if values["client_name"] is not None:
+        return {}
+    values["client_name"] = default_client_name(values, client_id)
+    return {"client_name_given": False}
+
+
 def _new_client_id():
     """128 random bits, never starting with "-" (it would read as an option on a command line)."""
     while True:
@@ -193,8 +214,12 @@ def _register(metadata, *, actor, role=None, status="active", policy=True, scope
     if initial_access_token is not None and not _claim(initial_access_token):
         db.session.rollback()
         raise InitialAccessTokenUsedUp()
+    unnamed = _name_client(values, client_id)
     client = Client(client_id=client_id, status=status, sector_identifier=sector,
                     created_at=int(time.time()))
+    if unnamed and status == "pending":  # the reviewer sees it beside the status
+        client.status_reason = (f"registered without a client_name: citizens see "
+                                f"{values['client_name']!r}")
     _apply(client, values)
     secret = None
     if values["token_endpoint_auth_method"] in SECRET_METHODS:
@@ -208,7 +233,7 @@ def _register(metadata, *, actor, role=None, status="active", policy=True, scope
         client.initial_access_token_id = initial_access_token.id
     db.session.add(client)
     after = _shown({**values, "sector_identifier": sector, "status": status})
-    detail = {"before": {}, "after": after}
+    detail = {"before": {}, "after": after, **unnamed}
     if initial_access_token is not None:
         detail["initial_access_token"] = initial_access_token.id
     audit.record("client.registered", actor=actor, role=role, target=f"client:{client_id}",
@@ -258,6 +283,7 @@ def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, re
     """Validate ``data`` as the client's complete metadata and store what changed. Returns
     (changed field names, a new secret or None)."""
     values = normalize(data, policy=policy, scope_limit=scope_limit)
+    unnamed = _name_client(values, client.client_id)
     before_all = _values(client)
     if policy:
         if values["sector_identifier"] not in (None, client.sector_identifier):
@@ -292,7 +318,7 @@ def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, re
         secret, columns = _new_secret()  # RFC 7592 2.2: the server issues it
         _apply(client, columns)
     client.updated_at = int(time.time())
-    detail = {"before": _shown(before), "after": _shown(changed)}
+    detail = {"before": _shown(before), "after": _shown(changed), **unnamed}
     if review and client.status == "active" and any(k in changed for k in REVIEWED_FIELDS):
         iat = (db.session.get(InitialAccessToken, client.initial_access_token_id)
                if client.initial_access_token_id else None)

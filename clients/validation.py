@@ -261,7 +261,10 @@ def normalize(data, *, policy=True, scope_limit=None):
     if data.get("software_statement") is not None:
         raise ClientValidationError(
             "invalid_software_statement", "software statements are not accepted here")
-    out = {"client_name": _text(data.get("client_name"), "client_name", 200, required=True)}
+    # RFC 7591 2: client_name is optional for a platform registering itself (the registry
+    # then shows a name of its own, ``clients.service.default_client_name``); operators name
+    # the clients they register.
+    out = {"client_name": _text(data.get("client_name"), "client_name", 200, required=policy)}
     method = data.get("token_endpoint_auth_method") or "client_secret_basic"
     if method not in AUTH_METHODS:
         raise _meta(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")

@@ -21,9 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(overrides=None):
     """Build an app. ``overrides`` (a dict) wins over files and the environment (tests)."""
+    from idp.devenv import instance_dir
+
     app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
-                static_folder=os.path.join(ROOT, "static"),
-                instance_path=os.path.join(ROOT, "instance"))
+                static_folder=os.path.join(ROOT, "static"), instance_path=instance_dir())
     config.load(app, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -3,8 +3,10 @@
 import getpass
 import json
 import os
+import shlex
 import sys
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -12,6 +14,7 @@ from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
 
 from config import ConfigError
+from idp import devenv
 
 
 def _create_app():
@@ -21,9 +24,14 @@ def _create_app():
 
 
 def main():
-    cli = FlaskGroup(create_app=_create_app, add_version_option=False,
+    # load_dotenv=False: no .env or .flaskenv picked up from the working directory; a
+    # development checkout's own settings come from its instance folder (idp.devenv).
+    cli = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
                      help="Unified identity authentication provider.")
     try:
+        devenv.load()
+        if os.environ.get("IDP_PORT"):  # `idp run` serves on IDP_PORT unless --port says
+            os.environ.setdefault("FLASK_RUN_PORT", os.environ["IDP_PORT"])
         cli.main(prog_name="idp")
     except ConfigError as exc:
         click.echo(f"configuration error: {exc}", err=True)
@@ -130,10 +138,11 @@ def keys_rotate():
 
 
 @dev.command("bootstrap")
-@click.option("--port", default=None, type=int)
+@click.option("--port", default=None, type=int,
+              help="The port the development server listens on (default: IDP_PORT).")
 @with_appcontext
 def dev_bootstrap(port):
-    """Signing keys, a demo citizen and a demo client for ``make run``."""
+    """Signing keys, a demo citizen and a demo client for ``make run``, and its banner."""
     from clients.models import Client
     from clients.service import create_client
     from clients.service import new_secret
@@ -156,7 +165,10 @@ def dev_bootstrap(port):
     else:
         secret = new_secret(client)
     issuer = current_app.config["ISSUER"]
+    port = port or current_app.config["PORT"]
+    idp = _idp_command()
     click.echo(f"""
+  Serving on:          http://127.0.0.1:{port}{_issuer_note(issuer, port)}
   Issuer (discovery):  {issuer}/.well-known/openid-configuration
   Demo citizen:        phone {phone}  password {password}
   Demo client:         client_id {client.client_id}
@@ -169,9 +181,41 @@ def dev_bootstrap(port):
   Level 2 or 3:        add &acr_values=urn:cn:gov:idp:loa:2 to the login, or open
                        {issuer}/account/identity; the development registry knows
                        张三 11010119800101031X (its face check has Pass / Fail buttons)
-  Administration:      idp admins grant --phone {phone} --role super_admin, add an
-                       authenticator app at {issuer}/account, then open {issuer}/admin
+  Administration:      make the demo citizen a super administrator (in another terminal):
+                         $ {idp} admins grant --phone {phone} --role super_admin
+                       staff log in with a second factor: add an authenticator app at
+                       {issuer}/account, then open {issuer}/admin
+  Command line:        in another terminal opened in this folder, with no exports (idp
+                       reads {_here(os.path.join(devenv.instance_dir(), devenv.RUN_FILE))}):
+                         $ {idp} audit verify
+                         $ {idp} clients list
 """)
+
+
+def _here(path):
+    """``path`` as typed from the current folder: relative inside it, else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _idp_command():
+    """This ``idp`` as one pastes it into another terminal opened in the current folder
+    (no virtual environment active there), with the instance folder if it is not the default."""
+    command = shlex.quote(_here(os.path.join(os.path.dirname(sys.executable), "idp")))
+    if os.environ.get("IDP_INSTANCE_DIR"):
+        command = f"IDP_INSTANCE_DIR={shlex.quote(devenv.instance_dir())} {command}"
+    return command
+
+
+def _issuer_note(issuer, port):
+    """A warning when the issuer names another port than the one served (a proxy in front,
+    or a typo): browsers and relying parties follow the issuer."""
+    parts = urlsplit(issuer)
+    issuer_port = parts.port or (443 if parts.scheme == "https" else 80)
+    if issuer_port == port:
+        return ""
+    return (f"\n  Note:                the issuer says port {issuer_port}; browsers and "
+            "relying parties\n                       go there, not to this server's port")
 
 
 def register_commands(app):

@@ -23,14 +23,16 @@ JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/.well-known"
 
 
 class UserFacingError(Exception):
-    """An error shown to the person in the browser, never redirected to a client."""
+    """An error shown to the person in the browser, never redirected to a client. ``summary``
+    (translated) replaces the error code's general one when the page knows better."""
 
     status = 400
 
-    def __init__(self, error, description, status=None):
+    def __init__(self, error, description, status=None, summary=None):
         super().__init__(description)
         self.error = error
         self.description = description
+        self.summary = summary
         if status:
             self.status = status
 
@@ -52,19 +54,19 @@ SUMMARIES = {
 }
 
 
-def error_page(error, description, status):
+def error_page(error, description, status, summary=None):
     if wants_json():
         return jsonify(error=error, error_description=description), status
-    summary = SUMMARIES.get(error)
-    body = render_template("error.html", error=error, description=description,
-                           summary=summary() if summary else None)
+    if summary is None and error in SUMMARIES:
+        summary = SUMMARIES[error]()
+    body = render_template("error.html", error=error, description=description, summary=summary)
     return body, status, {"Cache-Control": "no-store"}
 
 
 def register(app):
     @app.errorhandler(UserFacingError)
     def _user_facing(exc):
-        return error_page(exc.error, exc.description, exc.status)
+        return error_page(exc.error, exc.description, exc.status, exc.summary)
 
     @app.errorhandler(OAuth2Error)
     def _protocol(exc):

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN
 from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
+from flask import current_app
 
 from idp.oauth.claims import parse_claims_request
 
@@ -30,12 +31,25 @@ def check_single_values(grant):
 
 
 def check_scope(grant):
-    """RFC 6749 3.3: every requested scope must be known and allowed to this client."""
+    """RFC 6749 3.3: every requested scope must be known and registered for this client (a
+    client-credentials client may be registered for API scopes of its own). The answer names
+    the scopes refused and what is allowed."""
     requested = (grant.request.payload.scope or "").split()
-    allowed = set(grant.request.client.scope.split())
-    unknown = [s for s in requested if s not in allowed]
+    registered = grant.request.client.scope.split()
+    refused = [s for s in dict.fromkeys(requested) if s not in registered]
+    if not refused:
+        return
+    known = current_app.config["SCOPES_SUPPORTED"]
+    unknown = [s for s in refused if s not in known]
+    not_registered = [s for s in refused if s in known]
+    reasons = []
     if unknown:
-        raise InvalidScopeError(f"Scope not allowed for this client: {' '.join(unknown)}")
+        reasons.append(f"Unknown scope: {' '.join(unknown)} (this server knows "
+                       f"{' '.join(known)}).")
+    if not_registered:
+        reasons.append(f"Scope not registered for this client: {' '.join(not_registered)} "
+                       f"(it may request {' '.join(registered)}).")
+    raise InvalidScopeError(" ".join(reasons))
 
 
 def check_openid_scope(grant):
@@ -50,7 +64,9 @@ def check_nonce(grant):
     into another login."""
     nonce = grant.request.payload.data.get("nonce")
     if not nonce:
-        raise InvalidRequestError("Missing 'nonce' parameter.")
+        raise InvalidRequestError("Missing nonce: this provider requires a nonce in every "
+                                  "authorization request (a fresh random value, checked in the "
+                                  "ID token; OpenID Connect Core 3.1.2.1).")
     if len(nonce) > 255:
         raise InvalidRequestError("The 'nonce' parameter is too long.")
 
@@ -110,8 +126,9 @@ def check_request_objects(grant):
         raise RequestURINotSupportedError()
 
 
+#: ``check_scope`` runs before these, as the grant's ``validate_requested_scope``.
 AUTHORIZATION_CHECKS = (check_single_values, check_request_objects, check_response_mode,
-                        check_openid_scope, check_scope, check_nonce, check_prompt, check_max_age,
+                        check_openid_scope, check_nonce, check_prompt, check_max_age,
                         check_acr_values, check_claims_parameter)
 
 
@@ -148,15 +165,25 @@ class S256CodeChallenge(CodeChallenge):
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method")
         if not challenge:
-            raise InvalidRequestError("PKCE is required: missing 'code_challenge'.")
+            raise InvalidRequestError(
+                "PKCE is required of every client: send code_challenge (BASE64URL of the "
+                "SHA-256 of a code_verifier) with code_challenge_method=S256 (RFC 7636).")
+        if method == "plain":
+            raise InvalidRequestError("code_challenge_method=plain is not accepted: use S256 "
+                                      "(RFC 9700 2.1.1).")
+        if method is None:
+            raise InvalidRequestError("Missing code_challenge_method: send "
+                                      "code_challenge_method=S256 (plain is not accepted).")
         if method != "S256":
-            raise InvalidRequestError("'code_challenge_method' must be S256.")
+            raise InvalidRequestError("Unsupported code_challenge_method: use S256.")
         if not CODE_CHALLENGE_PATTERN.match(challenge):
-            raise InvalidRequestError("Invalid 'code_challenge'.")
+            raise InvalidRequestError("Invalid code_challenge: it must be 43 to 128 characters "
+                                      "(the BASE64URL of the SHA-256 of the code_verifier).")
 
     def validate_code_verifier(self, grant, result):
         if not grant.request.form.get("code_verifier"):
-            raise InvalidRequestError("Missing 'code_verifier'.")
+            raise InvalidRequestError("Missing code_verifier: send the PKCE code_verifier whose "
+                                      "S256 challenge went to /authorize.")
         super().validate_code_verifier(grant, result)
 
 

@@ -28,6 +28,7 @@ from idp.oauth import tokens
 from idp.oauth.checks import AuthorizationChecks
 from idp.oauth.checks import S256CodeChallenge
 from idp.oauth.claims import subject_for
+from idp.oauth.client_checks import explain_authentication_failure
 from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
 from idp.oauth.grants.base import ALL_METHODS
 from idp.oauth.grants.client_credentials import ClientCredentialsGrant
@@ -71,6 +72,13 @@ class AuthorizationServer(FlaskAuthorizationServer):
     def query_client(self, client_id):
         client = get_client(client_id)
         return client if client is not None and client.is_active else None
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            explain_authentication_failure(error, request, methods, endpoint)
+            raise
 
     def save_token(self, token, request):
         """Grants persist their own records (``TokenIssuing.save_token``)."""
@@ -158,8 +166,13 @@ class IntrospectionEndpoint(BaseIntrospectionEndpoint):
         """A suspended or pending client still authenticates here (its credentials are checked
         as anywhere else), and every token it asks about is inactive: its resource servers
         learn at once that its tokens no longer count."""
-        client = self.server.any_status_auth(request, self.CLIENT_AUTH_METHODS,
-                                             self.ENDPOINT_NAME)
+        try:
+            client = self.server.any_status_auth(request, self.CLIENT_AUTH_METHODS,
+                                                 self.ENDPOINT_NAME)
+        except InvalidClientError as error:
+            explain_authentication_failure(error, request, self.CLIENT_AUTH_METHODS,
+                                           self.ENDPOINT_NAME)
+            raise
         request.client = client
         return client
 

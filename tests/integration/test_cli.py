@@ -1,6 +1,8 @@
 """The ``idp`` command, as operators script it."""
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -79,6 +81,41 @@ def test_dev_bootstrap_prints_a_demo_login(cli):
     assert "client_id" in r.output and "+8613800138000" in r.output
     again = run(cli, "dev", "bootstrap")
     assert again.exit_code == 0  # idempotent: same client, a fresh secret
+
+
+def test_dev_bootstrap_banner_shows_the_address_served_and_pasteable_commands(cli,
+                                                                              monkeypatch):
+    monkeypatch.delenv("IDP_INSTANCE_DIR", raising=False)
+    r = run(cli, "dev", "bootstrap", "--port", "5000")
+    assert "  Serving on:          http://127.0.0.1:5000\n" in r.output and "Note:" not in r.output
+    idp = os.path.relpath(os.path.join(os.path.dirname(sys.executable), "idp"))
+    assert f"$ {idp} admins grant --phone +8613800138000 --role super_admin\n" in r.output
+    r = run(cli, "dev", "bootstrap", "--port", "5001")
+    assert ("  Serving on:          http://127.0.0.1:5001\n"
+            "  Note:                the issuer says port 5000; browsers and relying parties\n"
+            "                       go there, not to this server's port\n") in r.output
+
+
+def test_idp_run_serves_on_idp_port(monkeypatch, tmp_path):
+    """The ``idp`` command itself (not the test runner): ``idp run`` takes IDP_PORT."""
+    import flask.cli
+
+    from idp.cli import main
+
+    served = {}
+    monkeypatch.setattr(flask.cli, "run_simple",
+                        lambda host, port, app, **kw: served.update(host=host, port=port))
+    for name in [n for n in os.environ if n.startswith(("IDP_", "FLASK_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FLASK_RUN_PORT", "")
+    monkeypatch.delenv("FLASK_RUN_PORT")  # main sets it; the monkeypatch removes it after
+    monkeypatch.setenv("IDP_ENV", "testing")
+    monkeypatch.setenv("IDP_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("IDP_PORT", "15099")
+    monkeypatch.setattr(sys, "argv", ["idp", "run"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0 and served == {"host": "127.0.0.1", "port": 15099}
 
 
 def test_an_operator_may_set_a_common_password_with_a_warning(cli):

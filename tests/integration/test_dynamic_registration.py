@@ -257,8 +257,7 @@ BASE = {"client_name": "X", "redirect_uris": [REDIRECT]}
     ({"contacts": "ops@gov.example"}, "invalid_client_metadata"),
     ({"contacts": [f"ops{i}@gov.example" for i in range(11)]}, "invalid_client_metadata"),
     ({"client_name": "x" * 201}, "invalid_client_metadata"),
-    ({"client_name": ""}, "invalid_client_metadata"),
-    ({"client_name": None}, "invalid_client_metadata"),
+    ({"client_name": 7}, "invalid_client_metadata"),
     ({"subject_type": "global"}, "invalid_client_metadata"),
     ({"id_token_signed_response_alg": "HS256"}, "invalid_client_metadata"),
     ({"application_type": "desktop"}, "invalid_client_metadata"),
@@ -305,6 +304,45 @@ def test_valid_metadata_of_each_kind_is_accepted(client, iat, metadata):
         metadata.get("token_endpoint_auth_method") is None)
     if metadata.get("grant_types") == ["client_credentials"]:
         assert body["response_types"] == [] and body["scope"] == "openid"
+
+
+@pytest.mark.parametrize("name", [{}, {"client_name": None}, {"client_name": " "}])
+def test_client_name_is_optional_and_reviewers_see_it_was_not_given(app, client, iat, name):
+    """RFC 7591 2: citizens see the host the platform sends them back to instead."""
+    r = register(client, iat, {"redirect_uris": ["https://tax.gov.example/cb"], **name})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["client_name"] == "tax.gov.example" and body["status"] == "pending"
+    assert body["status_reason"] == ("registered without a client_name: citizens see "
+                                     "'tax.gov.example'")
+    with app.app_context():
+        from idp.audit.models import AuditEvent
+
+        event = AuditEvent.query.filter_by(action="client.registered").one()
+        assert event.detail["client_name_given"] is False
+        assert event.detail["after"]["client_name"] == "tax.gov.example"
+    native = register(client, iat, {"application_type": "native", "redirect_uris": [
+        "com.example.app:/cb"], "token_endpoint_auth_method": "none"}).get_json()
+    assert native["client_name"] == "com.example.app"
+    machine = register(client, iat, {"grant_types": ["client_credentials"]}).get_json()
+    assert machine["client_name"] == machine["client_id"]
+
+
+def test_a_client_that_names_itself_later_is_reviewed(app, client, iat):
+    first = register(client, iat, {"redirect_uris": [REDIRECT]}).get_json()
+    cid, rat = first["client_id"], first["registration_access_token"]
+    assert first["client_name"] == "127.0.0.1"
+    with app.app_context():
+        service.set_status(cid, "active", actor="admin:1")
+    r = manage(client, "PUT", cid, rat, {"client_id": cid, "client_name": "税务平台",
+                                         "redirect_uris": [REDIRECT]})
+    assert r.get_json()["client_name"] == "税务平台" and r.get_json()["status"] == "pending"
+
+
+def test_operators_name_the_clients_they_register(app):
+    with app.app_context(), pytest.raises(service.ClientValidationError,
+                                          match="client_name is required"):
+        service.register_client({"redirect_uris": [REDIRECT]}, actor="admin:1")
 
 
 def test_native_apps_get_a_pairwise_sector_of_their_own(app, client, iat):

@@ -427,6 +427,21 @@ async function main() {
   check(silentClaims.sid === claims.sid, 'prompt-none-grant',
     `sid differs for the same session: ${silentClaims.sid} != ${claims.sid}`);
 
+  // 9. The most common integration mistake: openid-client's default client authentication
+  //    (client_secret_post) for a client registered with client_secret_basic. The answer is a
+  //    401 whose WWW-Authenticate challenge carries the error (oauth4webapi surfaces it as
+  //    the error's cause).
+  const postConfig = new client.Configuration(meta, CLIENT_ID, CLIENT_SECRET);
+  client.allowInsecureRequests(postConfig);
+  const wrongMethod = await client.refreshTokenGrant(postConfig, 'not-a-refresh-token').then(
+    () => fail('wrong-method', 'client_secret_post was accepted for a client_secret_basic client'),
+    (err) => {
+      const challenge = Array.isArray(err.cause) ? err.cause.find((c) => c.scheme === 'basic') : null;
+      check(challenge, 'wrong-method', `no Basic challenge: ${describe(err)}`);
+      return { status: err.status, ...challenge.parameters };
+    },
+  );
+
   const result = {
     ok: true,
     openid_client_version: openidClientVersion(),
@@ -442,6 +457,7 @@ async function main() {
     cookies: jar.names(),
     login_trail: [...loginPage.trail, ...consentPage.trail, ...afterConsent.trail],
     prompt_none_trail: silent.trail,
+    wrong_method: wrongMethod,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

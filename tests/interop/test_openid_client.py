@@ -115,6 +115,8 @@ class Provider:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
         env.update(
             IDP_ENV="development",
+            # an instance folder of its own: never the checkout's development settings
+            IDP_INSTANCE_DIR=str(self.workdir),
             IDP_ISSUER=self.issuer,
             IDP_DATABASE_URL=self.database_url or f"sqlite:///{self.workdir / 'idp.db'}",
             PYTHONUNBUFFERED="1",
@@ -340,6 +342,19 @@ def test_openid_client_flow(rp_result: dict[str, Any], provider: Provider) -> No
     assert provider.client["client_id"] in (aud if isinstance(aud, list) else [aud])
     assert rp_result["userinfo"]["sub"] == rp_result["sub"]
     assert rp_result["introspection"]["client_id"] == provider.client["client_id"]
+
+
+def test_openid_client_default_auth_method_is_told_the_registered_one(
+    rp_result: dict[str, Any],
+) -> None:
+    """openid-client 6 sends client_secret_post unless told otherwise; the client is registered
+    with the default, client_secret_basic."""
+    assert rp_result["wrong_method"] == {
+        "status": 401,
+        "error": "invalid_client",
+        "error_description": "This client is registered for client_secret_basic (HTTP Basic) "
+        "but sent client_secret_post (client_secret in the request body).",
+    }
 
 
 def test_discovery_document(provider: Provider) -> None:

@@ -12,6 +12,8 @@ from idp.accounts.models import User
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.claims import parse_claims_request
+from idp.oauth.client_checks import check_client_usable
+from idp.oauth.client_checks import check_redirect_uri_registered
 from idp.oauth.grants.base import TokenIssuing
 from idp.store import store
 
@@ -50,6 +52,15 @@ class AuthorizationCode(dict):
 
 
 class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
+    def validate_authorization_request(self):
+        check_client_usable(self.request.payload.client_id)
+        return super().validate_authorization_request()
+
+    def validate_authorization_redirect_uri(self, request, client):
+        if request.payload.redirect_uri:
+            check_redirect_uri_registered(client, request.payload.redirect_uri)
+        return super().validate_authorization_redirect_uri(request, client)
+
     def save_authorization_code(self, code, request):
         login = request.login  # set by the authorize view: the login this code stands for
         ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
@@ -72,19 +83,28 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
         store().set("code:" + tokens.sha256(code), record, ttl + 5)
 
     def query_authorization_code(self, code, client):
+        """The code's record, taken once; otherwise ``invalid_grant`` saying why."""
+        ttl = current_app.config["AUTHORIZATION_CODE_TTL"]
+        unknown = InvalidGrantError(f"The authorization code is unknown or has expired (codes "
+                                    f"are valid for {ttl} seconds, once).")
         if not isinstance(code, str) or len(code) > 256:
-            return None
+            raise unknown
         key = tokens.sha256(code)
         record = store().pop("code:" + key)
         if record is None:
             used = store().get("code-used:" + key)
-            if used is not None:
-                tokens.revoke_family(used["family_id"])
-            return None
+            if used is None:
+                raise unknown
+            tokens.revoke_family(used["family_id"])
+            raise InvalidGrantError("The authorization code was already used; the tokens "
+                                    "issued for it have been revoked.")
         family_id = tokens.new_id()
         store().set("code-used:" + key, {"family_id": family_id}, USED_CODE_MEMORY)
-        if record["client_id"] != client.client_id or record["expires_at"] <= time.time():
-            return None
+        if record["client_id"] != client.client_id:
+            raise InvalidGrantError("The authorization code was issued to another client.")
+        if record["expires_at"] <= time.time():
+            raise InvalidGrantError(f"The authorization code has expired (codes are valid for "
+                                    f"{ttl} seconds).")
         record["family_id"] = family_id
         return AuthorizationCode(record)
 

@@ -1,9 +1,8 @@
 """What every grant of ours shares: client authentication methods, scope checks, and token
 issuance through ``idp.oauth.tokens`` (one place that builds and stores tokens)."""
 
-from authlib.oauth2.rfc6749 import InvalidScopeError
-
 from idp.oauth import tokens
+from idp.oauth.checks import check_scope
 
 CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
@@ -16,10 +15,7 @@ class TokenIssuing:
 
     def validate_requested_scope(self):
         """RFC 6749 3.3: a scope the client is not registered for is ``invalid_scope``."""
-        requested = (self.request.payload.scope or "").split()
-        allowed = set(self.request.client.scope.split())
-        if any(s not in allowed for s in requested):
-            raise InvalidScopeError()
+        check_scope(self)
 
     def auth_context(self):
         return {}
