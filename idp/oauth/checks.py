@@ -15,7 +15,9 @@ from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
 
 from idp.oauth.claims import parse_claims_request
 
-PROMPTS = {"none", "login", "consent", "select_account"}
+#: The values each check accepts; discovery advertises exactly these.
+PROMPTS = ("none", "login", "consent", "select_account")
+RESPONSE_MODES = ("query",)
 SINGLE_VALUED = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
                  "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values",
                  "login_hint", "ui_locales", "response_mode")
@@ -93,7 +95,7 @@ def check_claims_parameter(grant):
 def check_response_mode(grant):
     """OAuth 2.0 Multiple Response Types: only ``query`` is offered for the code flow."""
     mode = grant.request.payload.data.get("response_mode")
-    if mode not in (None, "query"):
+    if mode is not None and mode not in RESPONSE_MODES:
         raise InvalidRequestError("Only response_mode=query is supported.")
 
 
@@ -149,7 +151,7 @@ class S256CodeChallenge(CodeChallenge):
         method = data.get("code_challenge_method")
         if not challenge:
             raise InvalidRequestError("PKCE is required: missing 'code_challenge'.")
-        if method != "S256":
+        if method not in self.SUPPORTED_CODE_CHALLENGE_METHOD:
             raise InvalidRequestError("'code_challenge_method' must be S256.")
         if not CODE_CHALLENGE_PATTERN.match(challenge):
             raise InvalidRequestError("Invalid 'code_challenge'.")

@@ -30,6 +30,7 @@ from idp.oauth.checks import S256CodeChallenge
 from idp.oauth.claims import subject_for
 from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
 from idp.oauth.grants.base import ALL_METHODS
+from idp.oauth.grants.base import CONFIDENTIAL_METHODS
 from idp.oauth.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth.grants.openid import OpenIDToken
 from idp.oauth.grants.refresh_token import RefreshTokenGrant
@@ -152,7 +153,7 @@ def _lookup(token_string, hint):
 class IntrospectionEndpoint(BaseIntrospectionEndpoint):
     """RFC 7662. A client may introspect only the tokens issued to it."""
 
-    CLIENT_AUTH_METHODS = ALL_METHODS[:-1]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def authenticate_endpoint_client(self, request):
         """A suspended or pending client still authenticates here (its credentials are checked
