@@ -8,8 +8,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from idp.cli import cli_actor
-from idp.cli import emit
+from idp.cli_support import cli_actor
+from idp.cli_support import emit
 
 clients = click.Group("clients", help="Relying parties (regional platforms).")
 iat = click.Group("iat", help="Initial access tokens for dynamic registration (RFC 7591).")

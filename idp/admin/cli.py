@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from idp.admin.models import CLIENT_ROLES
 from idp.admin.models import ROLES
-from idp.cli import cli_actor
+from idp.cli_support import cli_actor
 
 admins = click.Group("admins", help="Staff accounts and their roles.")
 
