@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from clients.cache import client_cache
+from clients.fetch import fetch_for
 from clients.models import CLIENT_STATES
 from clients.models import Client
 from clients.models import InitialAccessToken
@@ -185,7 +186,8 @@ def _register(metadata, *, actor, role=None, status="active", policy=True, scope
     if status not in CLIENT_STATES:
         raise ClientValidationError("invalid_request",
                                     f"status must be one of {', '.join(CLIENT_STATES)}")
-    values = normalize(metadata, policy=policy, scope_limit=scope_limit)
+    values = normalize(metadata, fetched=fetch_for(metadata), policy=policy,
+                       scope_limit=scope_limit)
     if not policy:
         values.update({k: v for k, v in POLICY_DEFAULTS.items()})
     client_id = _new_client_id()
@@ -257,7 +259,7 @@ def update_client(client_id: str, changes: dict, *, actor, role=None) -> Client:
 def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, review=False):
     """Validate ``data`` as the client's complete metadata and store what changed. Returns
     (changed field names, a new secret or None)."""
-    values = normalize(data, policy=policy, scope_limit=scope_limit)
+    values = normalize(data, fetched=fetch_for(data), policy=policy, scope_limit=scope_limit)
     before_all = _values(client)
     if policy:
         if values["sector_identifier"] not in (None, client.sector_identifier):
