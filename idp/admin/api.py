@@ -371,7 +371,7 @@ def client_rotate_secret(acting, client_id):
 @requires("clients.read")
 def client_usage(acting, client_id):
     days = _int_arg("days", 30, 1, 366)
-    return {"client_id": client_id, "days": registry.usage(client_id, days)}
+    return {"client_id": client_id, "days": service.usage(client_id, days)}
 
 
 # --- Initial access tokens ----------------------------------------------------------------------

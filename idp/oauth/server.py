@@ -19,7 +19,6 @@ from joserfc.jwk import KeySet
 from clients.jwks import client_jwks
 from clients.service import get_client
 from clients.signals import client_deleted
-from clients.signals import token_usage
 from idp.accounts import service as accounts_service
 from idp.accounts.models import User
 from idp.accounts.signals import consent_revoked
@@ -226,7 +225,6 @@ def create_server(app):
     consent_revoked.connect(tokens.revoke_grants, sender=app)
     client_deleted.connect(tokens.revoke_client, sender=app)
     client_deleted.connect(accounts_service.forget_client, sender=app)
-    token_usage.connect(tokens.issued_per_day, sender=app)
     return server
 
 

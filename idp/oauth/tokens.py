@@ -278,14 +278,3 @@ def revoke_client(sender, client_id, **_extra):
     db.session.execute(db.update(OAuthToken).where(
         OAuthToken.client_id == client_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
     db.session.commit()
-
-
-def issued_per_day(sender, client_id, since, utc_offset, **_extra):
-    """Tokens issued to citizens through this client per day (``clients.signals.token_usage``):
-    {(issued_at + utc_offset) // 86400: count} from ``since`` on."""
-    # inline numbers: PostgreSQL must see the same expression in SELECT and GROUP BY
-    day = (OAuthToken.issued_at + db.literal_column(str(int(utc_offset)))) // db.literal_column(
-        "86400")
-    return dict(db.session.execute(
-        db.select(day, db.func.count()).where(
-            OAuthToken.client_id == client_id, OAuthToken.issued_at >= since).group_by(day)).all())
