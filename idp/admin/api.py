@@ -326,30 +326,19 @@ def client_delete(acting, client_id):
     return "", 204
 
 
-def _transition(acting, client_id, action):
+@bp.post("/clients/<client_id>/approve", endpoint="client_approve",
+         defaults={"action": "approve"})
+@bp.post("/clients/<client_id>/suspend", endpoint="client_suspend",
+         defaults={"action": "suspend"})
+@bp.post("/clients/<client_id>/activate", endpoint="client_activate",
+         defaults={"action": "activate"})
+@requires("clients.write")
+def client_transition(acting, client_id, action):
     role = service.client_write_role(acting.roles, acting.role, registry.client_row(client_id))
     reason = _optional_text(_body(required=False), "reason", 500)
     client = service.change_status(client_id, action, actor=acting.actor, role=role,
                                    reason=reason)
     return service.client_view(client)
-
-
-@bp.post("/clients/<client_id>/approve")
-@requires("clients.write")
-def client_approve(acting, client_id):
-    return _transition(acting, client_id, "approve")
-
-
-@bp.post("/clients/<client_id>/suspend")
-@requires("clients.write")
-def client_suspend(acting, client_id):
-    return _transition(acting, client_id, "suspend")
-
-
-@bp.post("/clients/<client_id>/activate")
-@requires("clients.write")
-def client_activate(acting, client_id):
-    return _transition(acting, client_id, "activate")
 
 
 @bp.post("/clients/<client_id>/rotate-secret")
