@@ -9,6 +9,8 @@ from freezegun import freeze_time
 
 from tests import factories as f
 from tests.integration.test_admin_api import client_token
+from tests.integration.test_admin_api import make_staff
+from tests.integration.test_admin_api import user_token
 from tests.integration.test_dynamic_registration import issue_iat
 from tests.integration.test_dynamic_registration import register
 from tests.integration.test_sso import tokens_for
@@ -184,3 +186,12 @@ def test_the_admin_api_needs_the_admin_scope(app, citizen):
                    "The access token lacks the admin scope.")
     assert_refused(call(app, "admin", f"Bearer {citizen[1]['access_token']}"), "admin", 403,
                    "insufficient_scope", "The access token lacks the admin scope.")
+
+
+def test_an_administrators_login_without_two_factors_is_insufficient(app):
+    # RFC 9470 3: the same challenge, with its own error code
+    make_staff(app, "13900139000", "super_admin", second_factor=False)
+    token = user_token(app, "13900139000", None)
+    assert_refused(call(app, "admin", f"Bearer {token}"), "admin", 401,
+                   "insufficient_user_authentication",
+                   "Administration needs a login with a second factor.")
