@@ -8,8 +8,12 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from idp.cli import cli_actor
-from idp.cli import emit
+from clients.models import CLIENT_STATES
+from clients.validation import AUTH_METHODS
+from clients.validation import GRANT_TYPES
+from clients.validation import SUBJECT_TYPES
+from idp.cli_support import cli_actor
+from idp.cli_support import emit
 
 clients = click.Group("clients", help="Relying parties (regional platforms).")
 iat = click.Group("iat", help="Initial access tokens for dynamic registration (RFC 7591).")
@@ -47,14 +51,14 @@ def _when(ts):
 @click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True)
 @click.option("--public", is_flag=True, help="A public client (no secret; auth method none).")
 @click.option("--auth-method", default=None,
-              help="client_secret_basic (default), client_secret_post, private_key_jwt, none.")
+              help=f"{AUTH_METHODS[0]} (default), {', '.join(AUTH_METHODS[1:])}.")
 @click.option("--grant-type", "grant_types", multiple=True,
-              help="authorization_code, refresh_token, client_credentials (repeatable).")
+              help=f"{', '.join(GRANT_TYPES)} (repeatable).")
 @click.option("--scope", default="openid profile")
 @click.option("--jwks", "jwks_file", type=click.File(), default=None,
               help="File with the client's public JWK Set (private_key_jwt).")
 @click.option("--jwks-uri", default=None)
-@click.option("--subject-type", default="pairwise", type=click.Choice(["pairwise", "public"]))
+@click.option("--subject-type", default="pairwise", type=click.Choice(SUBJECT_TYPES))
 @click.option("--sector-identifier", default=None,
               help="Host name keying pairwise subjects (default: the redirect URIs' host).")
 @click.option("--sector-identifier-uri", default=None,
@@ -103,7 +107,7 @@ def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, g
 
 
 @clients.command("list")
-@click.option("--status", type=click.Choice(["pending", "active", "suspended"]), default=None)
+@click.option("--status", type=click.Choice(CLIENT_STATES), default=None)
 @click.option("--query", default=None, help="Part of the name, or the start of the client_id.")
 @click.option("--page", default=1, type=click.IntRange(min=1))
 @click.option("--per-page", default=50, type=click.IntRange(1, 500))

@@ -1,8 +1,10 @@
 """Fetching a JSON document a client published (its ``jwks_uri``, its
 ``sector_identifier_uri``): https only (plain http on a loopback host outside production, for
 development), a timeout, a size limit, redirects only to URLs that pass the same check, and a
-short cache in the shared store."""
+short cache in the shared store. ``fetch_for`` does, before validation, all the network I/O
+that validating a client's metadata needs (``clients.validation`` itself does none)."""
 
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -14,6 +16,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from clients.validation import DOCUMENT_FIELDS
+from clients.validation import FETCHED_FIELDS
+from clients.validation import ClientValidationError
+from clients.validation import Fetched
+from clients.validation import fetched_uri
 from clients.validation import is_loopback
 from idp.store import store
 
@@ -115,3 +122,26 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(str(exc) or exc.__class__.__name__) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value
+
+
+def fetch_for(metadata) -> Fetched:
+    """What ``clients.validation.normalize(metadata)`` needs to know from the network: for
+    each URL in ``FETCHED_FIELDS``, whether it may be fetched (``check_fetchable``) and, for
+    ``DOCUMENT_FIELDS``, its document (cached ``CACHE_SECONDS``) or why it could not be had.
+    A value that is no URL is left to validation to refuse."""
+    fetched = Fetched()
+    for name in FETCHED_FIELDS if isinstance(metadata, dict) else ():
+        try:
+            url = fetched_uri(metadata.get(name), name)
+        except ClientValidationError:
+            continue
+        if url is None or url in fetched.problems:
+            continue
+        fetched.problems[url] = check_fetchable(url)
+        if fetched.problems[url] is None and name in DOCUMENT_FIELDS:
+            try:
+                fetched.documents[url] = fetch_json(
+                    url, "sector-uri:" + hashlib.sha256(url.encode()).hexdigest())
+            except FetchError as exc:
+                fetched.failures[url] = str(exc)
+    return fetched

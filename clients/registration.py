@@ -3,7 +3,8 @@ token, and the client configuration endpoint ``/connect/register/<client_id>`` (
 the registration access token. (``/register`` is the citizens' sign-up page.)
 
 JSON in, JSON out; errors are RFC 7591 ``{error, error_description}`` (400) or RFC 6750 bearer
-errors (401). Registrations are limited per initial access token in the shared store.
+errors (``idp.bearer``: 401, or 400 for a token sent in a malformed way). Registrations are
+limited per initial access token in the shared store.
 """
 
 from flask import Blueprint
@@ -14,32 +15,17 @@ from werkzeug.exceptions import HTTPException
 
 from clients import service
 from clients.validation import ClientValidationError
+from idp.bearer import NO_STORE
+from idp.bearer import BearerGuard
+from idp.bearer import invalid_token
 from idp.extensions import csrf
 from idp.store import store
 
 bp = Blueprint("client_registration", __name__, url_prefix="/connect/register")
 csrf.exempt(bp)
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-class BearerError(Exception):
-    """RFC 6750 3: a missing or unusable bearer token."""
-
-    def __init__(self, description, error="invalid_token"):
-        super().__init__(description)
-        self.error = error
-        self.description = description
-
-
-@bp.errorhandler(BearerError)
-def _bearer_error(exc):
-    # RFC 6750 3.1: no error code in the challenge when the request had no token at all
-    challenge = 'Bearer realm="client-registration"'
-    if exc.error:
-        challenge += f', error="{exc.error}", error_description="{exc.description}"'
-    body = {"error": exc.error or "invalid_token", "error_description": exc.description}
-    return jsonify(body), 401, {"WWW-Authenticate": challenge, **NO_STORE}
+GUARD = BearerGuard("client-registration")
+GUARD.init_blueprint(bp)
 
 
 @bp.errorhandler(ClientValidationError)
@@ -52,13 +38,6 @@ def _http_error(exc):
     """JSON for what goes wrong inside these views (a body over the size limit, say)."""
     return (jsonify(error="invalid_request", error_description=exc.description), exc.code,
             NO_STORE)
-
-
-def _bearer_token():
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() != "bearer " or not header[7:].strip():
-        raise BearerError("A bearer token is required (Authorization: Bearer ...).", error=None)
-    return header[7:].strip()
 
 
 def _json_body():
@@ -84,9 +63,8 @@ def _response(client, status, *, secret=None, registration_token=None):
 def register():
     """RFC 7591 3.1. The client lands pending (awaiting a registrar's approval) unless the
     initial access token approves automatically."""
-    iat = service.find_initial_access_token(_bearer_token())
-    if iat is None:
-        raise BearerError("The initial access token is unknown, expired, revoked or used up.")
+    iat = GUARD.authenticate(service.find_initial_access_token, "The initial access token "
+                             "is unknown, expired, revoked or used up.")
     limit = current_app.config["CLIENT_REGISTRATION_PER_TOKEN_PER_HOUR"]
     if store().incr(f"client-registration:{iat.id}", 3600) > limit:
         return (jsonify(error="slow_down",
@@ -98,23 +76,21 @@ def register():
     try:
         client, secret, token = service.register_dynamic(metadata, iat)
     except service.InitialAccessTokenUsedUp:
-        raise BearerError("The initial access token is used up.") from None
+        raise invalid_token("The initial access token is used up.") from None
     return _response(client, 201, secret=secret, registration_token=token)
 
 
 def _registered(client_id):
-    client = service.find_registration(client_id, _bearer_token())
-    if client is None:
-        # RFC 7592 2: an unknown client or a token for another client is a 401
-        raise BearerError("The registration access token is not valid for this client.")
-    return client
+    # RFC 7592 2: an unknown client or a token for another client is a 401
+    return GUARD.authenticate(lambda token: service.find_registration(client_id, token),
+                              "The registration access token is not valid for this client.")
 
 
 @bp.route("/<client_id>", methods=["GET"])
 def read(client_id):
     """RFC 7592 2.1. The registration access token is echoed, never re-issued."""
     client = _registered(client_id)
-    return _response(client, 200, registration_token=_bearer_token())
+    return _response(client, 200, registration_token=GUARD.token())
 
 
 @bp.route("/<client_id>", methods=["PUT"])
@@ -129,7 +105,7 @@ def replace(client_id):
         raise ClientValidationError("invalid_client_metadata",
                                     "client_secret does not match the client's secret")
     secret = service.replace_registration(client, body)
-    return _response(client, 200, secret=secret, registration_token=_bearer_token())
+    return _response(client, 200, secret=secret, registration_token=GUARD.token())
 
 
 @bp.route("/<client_id>", methods=["DELETE"])

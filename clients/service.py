@@ -1,5 +1,6 @@
 """The client registry: registering relying parties, their metadata and policy, approval and
-suspension, secrets and their rotation, initial access tokens, and usage figures.
+suspension, secrets and their rotation, and initial access tokens. (Usage figures, which read
+the protocol layer's records too, are the administration's: ``idp.admin.service.usage``.)
 
 Every change is audited (``idp.audit``) with the actor, the fields before and after (never a
 secret or a hash) and the target ``client:<client_id>``; the audit event is committed with
@@ -7,26 +8,23 @@ the change. The admin console, its API, the CLI and the registration endpoints a
 through these functions.
 """
 
-import datetime
 import secrets
 import time
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func
-from sqlalchemy import literal_column
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
 from clients.cache import client_cache
+from clients.fetch import fetch_for
 from clients.models import CLIENT_STATES
 from clients.models import Client
 from clients.models import InitialAccessToken
 from clients.models import hash_secret
 from clients.signals import client_deleted
-from clients.signals import token_usage
 from clients.validation import AUTH_METHODS  # noqa: F401  (re-exported)
 from clients.validation import GRANT_TYPES  # noqa: F401  (re-exported)
 from clients.validation import METADATA_FIELDS
@@ -57,7 +55,7 @@ __all__ = [
     "ClientNotFound", "ClientValidationError", "InitialAccessTokenNotFound", "client_metadata",
     "client_row", "create_client", "delete_client", "get_client", "issue_initial_access_token",
     "list_clients", "list_initial_access_tokens", "register_client",
-    "revoke_initial_access_token", "rotate_secret", "set_status", "update_client", "usage",
+    "revoke_initial_access_token", "rotate_secret", "set_status", "update_client",
 ]
 
 
@@ -206,7 +204,8 @@ def _register(metadata, *, actor, role=None, status="active", policy=True, scope
     if status not in CLIENT_STATES:
         raise ClientValidationError("invalid_request",
                                     f"status must be one of {', '.join(CLIENT_STATES)}")
-    values = normalize(metadata, policy=policy, scope_limit=scope_limit)
+    values = normalize(metadata, fetched=fetch_for(metadata), policy=policy,
+                       scope_limit=scope_limit)
     if not policy:
         values.update({k: v for k, v in POLICY_DEFAULTS.items()})
     client_id = _new_client_id()
@@ -282,7 +281,7 @@ def update_client(client_id: str, changes: dict, *, actor, role=None) -> Client:
 def _update(client, data, *, actor, role=None, policy=True, scope_limit=None, review=False):
     """Validate ``data`` as the client's complete metadata and store what changed. Returns
     (changed field names, a new secret or None)."""
-    values = normalize(data, policy=policy, scope_limit=scope_limit)
+    values = normalize(data, fetched=fetch_for(data), policy=policy, scope_limit=scope_limit)
     unnamed = _name_client(values, client.client_id)
     before_all = _values(client)
     if policy:
@@ -412,41 +411,6 @@ def delete_client(client_id: str, *, actor, role=None) -> None:
     audit.record("client.deleted", actor=actor, role=role, target=f"client:{client_id}",
                  detail={"before": before, "after": {}})
     client_deleted.send(current_app._get_current_object(), client_id=client_id)
-
-
-# --- Usage -------------------------------------------------------------------------------------
-
-def usage(client_id: str, days: int = 30) -> list[dict]:
-    """Per day (in ``BABEL_DEFAULT_TIMEZONE``), oldest first, the last ``days`` days including
-    today: logins (audit events ``login.success`` for this client) and tokens (issuances to
-    citizens recorded by the protocol layer: code exchanges and refreshes)."""
-    from idp.audit.models import AuditEvent
-
-    client_row(client_id)
-    days = min(max(1, int(days)), 366)
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
-    now = datetime.datetime.now(zone)
-    offset = int(now.utcoffset().total_seconds())
-    today = (int(now.timestamp()) + offset) // 86400
-    first = today - days + 1
-    since = first * 86400 - offset
-    # inline numbers: PostgreSQL must see the same expression in SELECT and GROUP BY
-    day = (AuditEvent.at + literal_column(str(offset))) // literal_column("86400")
-    logins = dict(db.session.execute(
-        select(day, func.count()).where(
-            AuditEvent.action == "login.success", AuditEvent.at >= since,
-            AuditEvent.detail["client_id"].as_string() == client_id)
-        .group_by(day)).all())
-    tokens = {}
-    for _receiver, counts in token_usage.send(current_app._get_current_object(),
-                                              client_id=client_id, since=since,
-                                              utc_offset=offset):
-        for number, count in (counts or {}).items():
-            tokens[number] = tokens.get(number, 0) + count
-    epoch = datetime.date(1970, 1, 1)
-    return [{"date": (epoch + datetime.timedelta(days=n)).isoformat(),
-             "logins": int(logins.get(n, 0)), "tokens": int(tokens.get(n, 0))}
-            for n in range(first, today + 1)]
 
 
 # --- Initial access tokens (RFC 7591 3) --------------------------------------------------------

@@ -3,9 +3,13 @@ each check raises ``ClientValidationError`` carrying its RFC 7591 error code.
 
 ``normalize`` takes a metadata dictionary with RFC 7591 names and returns it complete and
 canonical (defaults filled in, lists de-duplicated); unknown names are ignored (RFC 7591 2).
+
+Validation is pure: what the network says about the URLs a client names (may they be fetched,
+the document at ``sector_identifier_uri``) is found out before, by ``clients.fetch.fetch_for``,
+and handed in as ``Fetched``.
 """
 
-import hashlib
+import dataclasses
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -47,6 +51,23 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,100}$")  # RFC 6749 3.3
 CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9.:_-]{1,255}$")
+
+
+#: Fields naming a URL the provider fetches from; of those, the ones whose document is checked
+#: at registration (the JWK Set at ``jwks_uri`` is fetched when a client authenticates).
+FETCHED_FIELDS = ("jwks_uri", "sector_identifier_uri")
+DOCUMENT_FIELDS = ("sector_identifier_uri",)
+
+
+@dataclasses.dataclass
+class Fetched:
+    """What fetching found out, before validation, about each URL a client's metadata names in
+    ``FETCHED_FIELDS``: why it may not be fetched (None: it may) and, for ``DOCUMENT_FIELDS``,
+    the JSON document fetched or why fetching failed."""
+
+    problems: dict = dataclasses.field(default_factory=dict)
+    documents: dict = dataclasses.field(default_factory=dict)
+    failures: dict = dataclasses.field(default_factory=dict)
 
 
 class ClientValidationError(ValueError):
@@ -158,13 +179,16 @@ def _https_uri(value, field):
     return value
 
 
-def _fetchable_uri(value, field):
-    from clients.fetch import check_fetchable
+def fetched_uri(value, field):
+    """The URL in a ``FETCHED_FIELDS`` field as validation reads it (None when absent)."""
+    return _text(value, field, MAX_URI)
 
-    value = _text(value, field, MAX_URI)
+
+def _fetchable_uri(value, field, fetched):
+    value = fetched_uri(value, field)
     if value is None:
         return None
-    problem = check_fetchable(value)
+    problem = fetched.problems[value]  # a URL nobody checked is an error, never a pass
     if problem:
         raise _meta(f"{field} {problem}")
     return value
@@ -252,10 +276,10 @@ def _grants_and_responses(data):
     return grants, responses
 
 
-def normalize(data, *, policy=True, scope_limit=None):
-    """``data`` checked and completed. ``policy``: the operator's fields are taken from
-    ``data`` too (otherwise they are left out). ``scope_limit``: a set of scopes the
-    client may have at most."""
+def normalize(data, *, fetched, policy=True, scope_limit=None):
+    """``data`` checked and completed. ``fetched``: what ``clients.fetch.fetch_for(data)``
+    found out. ``policy``: the operator's fields are taken from ``data`` too (otherwise they
+    are left out). ``scope_limit``: a set of scopes the client may have at most."""
     if not isinstance(data, dict):
         raise _meta("the client metadata must be a JSON object")
     if data.get("software_statement") is not None:
@@ -295,7 +319,7 @@ def normalize(data, *, policy=True, scope_limit=None):
     if method == "private_key_jwt" and jwks is None and jwks_uri is None:
         raise _meta("private_key_jwt needs jwks or jwks_uri")
     out["jwks"] = check_jwks(jwks) if jwks is not None else None
-    out["jwks_uri"] = _fetchable_uri(jwks_uri, "jwks_uri")
+    out["jwks_uri"] = _fetchable_uri(jwks_uri, "jwks_uri", fetched)
 
     out["scope"] = check_scope(data.get("scope"), grants, scope_limit)
     contacts = _strings(data.get("contacts"), "contacts", limit=MAX_CONTACTS)
@@ -306,9 +330,9 @@ def normalize(data, *, policy=True, scope_limit=None):
     for field in ("logo_uri", "client_uri", "policy_uri", "tos_uri"):
         out[field] = _https_uri(data.get(field), field)
     out["sector_identifier_uri"] = _fetchable_uri(
-        data.get("sector_identifier_uri"), "sector_identifier_uri")
+        data.get("sector_identifier_uri"), "sector_identifier_uri", fetched)
     if out["sector_identifier_uri"]:
-        check_sector_document(out["sector_identifier_uri"], redirect_uris)
+        check_sector_document(out["sector_identifier_uri"], redirect_uris, fetched)
     subject_type = data.get("subject_type") or "pairwise"
     if subject_type not in SUBJECT_TYPES:
         raise _meta("subject_type must be pairwise or public")
@@ -347,17 +371,12 @@ def normalize_policy(data):
     return out
 
 
-def check_sector_document(url, redirect_uris):
+def check_sector_document(url, redirect_uris, fetched):
     """OIDC Registration 5: the document at ``sector_identifier_uri`` is a JSON array of
     URIs that lists every redirect URI of the client."""
-    from clients.fetch import FetchError
-    from clients.fetch import fetch_json
-
-    key = "sector-uri:" + hashlib.sha256(url.encode()).hexdigest()
-    try:
-        listed = fetch_json(url, key)
-    except FetchError as exc:
-        raise _meta(f"sector_identifier_uri could not be fetched: {exc}") from None
+    if url in fetched.failures:
+        raise _meta(f"sector_identifier_uri could not be fetched: {fetched.failures[url]}")
+    listed = fetched.documents[url]
     if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
         raise _meta("sector_identifier_uri must hold a JSON array of URIs")
     missing = [u for u in redirect_uris if u not in listed]

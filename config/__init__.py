@@ -181,23 +181,37 @@ def check(config):
     _check_realname(config)
 
 
+def _check_sender(config, kind, real, needs):
+    """``IDP_<kind>_SENDER``: ``outbox`` (development) or ``real``, which production requires
+    (with the settings ``needs`` names). Returns the sender."""
+    sender = config[f"{kind}_SENDER"]
+    if sender not in ("outbox", real):
+        raise ConfigError(f"IDP_{kind}_SENDER must be outbox or {real}, not {sender!r}")
+    if config["ENV_NAME"] == "production" and sender != real:
+        raise ConfigError(f"production requires IDP_{kind}_SENDER={real} (the outbox is for "
+                          f"development only) with {needs}")
+    return sender
+
+
+def _check_signed_endpoint(config, url_key, secret_key):
+    """A service called with a shared secret: an absolute URL (https in production) and a
+    secret of at least 32 characters."""
+    url = urlsplit(config[url_key] or "")
+    if url.scheme not in ("https", "http") or not url.hostname:
+        raise ConfigError(f"IDP_{url_key} must be an absolute https URL")
+    if config["ENV_NAME"] == "production" and url.scheme != "https":
+        raise ConfigError(f"production requires an https IDP_{url_key}")
+    if not config[secret_key] or len(config[secret_key]) < 32:
+        raise ConfigError(f"IDP_{secret_key} must be set, at least 32 characters")
+
+
 def _check_sms(config):
-    sender = config["SMS_SENDER"]
-    if sender not in ("outbox", "http"):
-        raise ConfigError(f"IDP_SMS_SENDER must be outbox or http, not {sender!r}")
-    if config["ENV_NAME"] == "production" and sender != "http":
-        raise ConfigError("production requires IDP_SMS_SENDER=http (the outbox is for "
-                          "development only) with IDP_SMS_GATEWAY_URL and IDP_SMS_GATEWAY_SECRET")
+    sender = _check_sender(config, "SMS", "http",
+                           "IDP_SMS_GATEWAY_URL and IDP_SMS_GATEWAY_SECRET")
     for key in ("SMS_GATEWAY_CONNECT_TIMEOUT", "SMS_GATEWAY_READ_TIMEOUT"):
         _check_seconds(config, key, 30)
     if sender == "http":
-        gateway = urlsplit(config["SMS_GATEWAY_URL"] or "")
-        if gateway.scheme not in ("https", "http") or not gateway.hostname:
-            raise ConfigError("IDP_SMS_GATEWAY_URL must be an absolute https URL")
-        if config["ENV_NAME"] == "production" and gateway.scheme != "https":
-            raise ConfigError("production requires an https IDP_SMS_GATEWAY_URL")
-        if not config["SMS_GATEWAY_SECRET"] or len(config["SMS_GATEWAY_SECRET"]) < 32:
-            raise ConfigError("IDP_SMS_GATEWAY_SECRET must be set, at least 32 characters")
+        _check_signed_endpoint(config, "SMS_GATEWAY_URL", "SMS_GATEWAY_SECRET")
 
 
 def pii_keys(value):
@@ -234,24 +248,12 @@ def _check_realname(config):
         raise ConfigError("IDP_REALNAME_ATTEMPTS_PER_DAY must be a whole number of at least 1")
     for url_key, secret_key in (("REALNAME_REGISTRY_URL", "REALNAME_REGISTRY_SECRET"),
                                 ("REALNAME_FACE_URL", "REALNAME_FACE_SECRET")):
-        if not config[url_key]:
-            continue
-        url = urlsplit(config[url_key])
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise ConfigError(f"IDP_{url_key} must be an absolute https URL")
-        if production and url.scheme != "https":
-            raise ConfigError(f"production requires an https IDP_{url_key}")
-        if not config[secret_key] or len(config[secret_key]) < 32:
-            raise ConfigError(f"IDP_{secret_key} must be set, at least 32 characters")
+        if config[url_key]:
+            _check_signed_endpoint(config, url_key, secret_key)
 
 
 def _check_email(config):
-    sender = config["EMAIL_SENDER"]
-    if sender not in ("outbox", "smtp"):
-        raise ConfigError(f"IDP_EMAIL_SENDER must be outbox or smtp, not {sender!r}")
-    if config["ENV_NAME"] == "production" and sender != "smtp":
-        raise ConfigError("production requires IDP_EMAIL_SENDER=smtp (the outbox is for "
-                          "development only) with IDP_EMAIL_SMTP_HOST and IDP_EMAIL_FROM")
+    sender = _check_sender(config, "EMAIL", "smtp", "IDP_EMAIL_SMTP_HOST and IDP_EMAIL_FROM")
     _check_seconds(config, "EMAIL_SMTP_TIMEOUT", 60)
     if sender != "smtp":
         return

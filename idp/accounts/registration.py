@@ -31,6 +31,7 @@ from idp.accounts import sessions
 from idp.accounts.models import User
 from idp.accounts.service import AccountError
 from idp.accounts.service import create_user
+from idp.accounts.service import normalise_phone
 from idp.audit import service as audit
 from idp.extensions import db
 from idp.extensions import limiter
@@ -42,26 +43,6 @@ PURPOSE = "register"
 AMR = ["pwd", "sms"]
 AFTER_REGISTRATION = "/account"
 MAX_NAME = 100
-SMS_NUMBER_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-
-
-def parse_phone(raw):
-    """The E.164 form of a mobile number (national numbers are read in ``SMS_DEFAULT_REGION``,
-    mainland China by default), or None. ``service.normalise_phone`` gives the same E.164 for
-    mainland numbers, so logins find accounts registered here."""
-    raw = (raw or "").strip()
-    if not raw or len(raw) > 32:
-        return None
-    try:
-        number = phonenumbers.parse(raw, current_app.config["SMS_DEFAULT_REGION"])
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def display_phone(e164):
@@ -109,8 +90,9 @@ def send_code():
         # the language links of a page answering a POST point here
         return redirect(url_for("registration.register_page", **request.args), code=303)
     raw = request.form.get("phone", "")
-    phone = parse_phone(raw)
-    if phone is None:
+    try:
+        phone = normalise_phone(raw)
+    except AccountError:
         return _page("phone", 400, phone=raw[:32],
                      error=_("Enter a valid mobile phone number."))
     try:
@@ -140,8 +122,9 @@ def send_code():
 def register():
     form = request.form
     raw = form.get("phone", "")
-    phone = parse_phone(raw)
-    if phone is None:
+    try:
+        phone = normalise_phone(raw)
+    except AccountError:
         return _page("phone", 400, phone=raw[:32],
                      error=_("Enter a valid mobile phone number."))
     name = " ".join(form.get("name", "").split())

@@ -1,10 +1,10 @@
 """Citizen accounts: creation and password authentication."""
 
 import hashlib
-import re
 import time
 from dataclasses import dataclass
 
+import phonenumbers
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +18,10 @@ from idp.audit import service as audit
 from idp.extensions import db
 from idp.store import store
 
-PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+#: Numbers that receive text messages (mainland numbers are "fixed line or mobile").
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,
+                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+MAX_PHONE = 32
 
 
 class AccountError(ValueError):
@@ -26,15 +29,22 @@ class AccountError(ValueError):
 
 
 def normalise_phone(phone: str) -> str:
-    """E.164. Mainland numbers may be given without +86 (11 digits starting with 1)."""
-    digits = re.sub(r"[\s\-()]", "", phone or "")
-    if re.fullmatch(r"1[3-9]\d{9}", digits):
-        digits = "+86" + digits
-    elif re.fullmatch(r"(0086|86)1[3-9]\d{9}", digits):
-        digits = "+86" + digits[-11:]
-    if not PHONE_RE.match(digits):
-        raise AccountError(f"{phone!r} is not a valid phone number")
-    return digits
+    """The E.164 form of a mobile number, as accounts store it; ``AccountError`` for anything
+    else (not a number, not a valid one, a landline). National numbers are read in
+    ``SMS_DEFAULT_REGION`` (mainland China by default: ``138 0013 8000``, ``86138…``); others
+    need their country code (``+852 5123 4567``, ``00852…``). The one reading of a phone number:
+    registration, login, the command line, the service counter and the administration."""
+    raw = phone.strip() if isinstance(phone, str) else ""
+    number = None
+    if raw and len(raw) <= MAX_PHONE:
+        try:
+            number = phonenumbers.parse(raw, current_app.config["SMS_DEFAULT_REGION"])
+        except phonenumbers.NumberParseException:
+            number = None
+    if number is None or not phonenumbers.is_valid_number(number) or (
+            phonenumbers.number_type(number) not in MOBILE_TYPES):
+        raise AccountError(f"{str(phone)[:MAX_PHONE]!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def create_user(*, phone, password, name=None, email=None, username=None, common_ok=False):

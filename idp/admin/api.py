@@ -2,7 +2,7 @@
 systems, JSON in and out, described by the OpenAPI document at ``/admin/api/openapi.json``.
 
 **Authentication**: a bearer access token of this provider (an RFC 9068 JWT checked by
-``idp.oauth.tokens.verify_access_token``: signature, ``typ``, expiry, revocation, its client
+``idp.oauth.tokens.access_token``: signature, ``typ``, expiry, revocation, its client
 still active) whose audience is the issuer and whose scope includes ``admin``. Either
 
 * a client's own token (``client_credentials``): it acts as ``client:<client_id>`` in the roles
@@ -14,10 +14,12 @@ still active) whose audience is the issuer and whose scope includes ``admin``. E
 Every operation checks its permission (``idp.admin.roles.ROLE_PERMISSIONS``) and is done —
 and audited — in the narrowest role held that allows it.
 
-**Errors**: RFC 6750 for tokens (401 ``invalid_token`` with ``WWW-Authenticate``, 403
-``insufficient_scope``), RFC 9470 401 ``insufficient_user_authentication`` for a login without
-two factors, 403 ``forbidden`` for a role that does not allow the operation (mutating attempts
-are audited as ``admin.denied``), and 400 / 404 / 409 ``{error, error_description}``.
+**Errors**: RFC 6750 for tokens, as every bearer-token resource of this provider answers them
+(``idp.bearer``: 401 ``invalid_token`` with ``WWW-Authenticate``, 403 ``insufficient_scope``,
+400 ``invalid_request`` for a token sent in a malformed way), RFC 9470 401
+``insufficient_user_authentication`` (with ``WWW-Authenticate``) for a login without two
+factors, 403 ``forbidden`` for a role that does not allow the operation (mutating attempts are
+audited as ``admin.denied``), and 400 / 404 / 409 ``{error, error_description}``.
 """
 
 import functools
@@ -26,7 +28,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import jsonify
 from flask import request
 from flask import stream_with_context
@@ -37,19 +38,22 @@ from clients import service as registry
 from clients.models import CLIENT_STATES
 from clients.validation import ClientValidationError
 from idp.accounts.assurance import is_multi_factor
-from idp.accounts.models import User
 from idp.admin import roles
 from idp.admin import service
 from idp.audit import service as audit
+from idp.bearer import NO_STORE
+from idp.bearer import BearerError
+from idp.bearer import BearerGuard
+from idp.bearer import insufficient_scope
 from idp.extensions import csrf
-from idp.extensions import db
+from idp.oauth.tokens import access_token
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)  # bearer tokens only: no cookie is ever read here
 
 PREFIX = "/admin/api/"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-REALM = 'Bearer realm="admin"'
+GUARD = BearerGuard("admin")
+GUARD.init_blueprint(bp)
 MAX_PAGE = 10_000
 MAX_TEXT = 200
 #: What a client_id may look like (ours are URL-safe base64); anything else names no client.
@@ -57,24 +61,18 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 class ApiError(Exception):
-    def __init__(self, status, error, description, challenge=False):
+    def __init__(self, status, error, description):
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
-        self.challenge = challenge
 
 
-def _answer(status, error, description, challenge=False):
-    headers = dict(NO_STORE)
-    if challenge:  # RFC 6750 3.1: no error code when the request carried no token
-        headers["WWW-Authenticate"] = REALM + (
-            f', error="{error}", error_description="{description}"' if error else "")
-    body = {"error": error or "invalid_token", "error_description": description}
-    return jsonify(body), status, headers
+def _answer(status, error, description):
+    return jsonify(error=error, error_description=description), status, NO_STORE
 
 
 @bp.errorhandler(ApiError)
 def _api_error(exc):
-    return _answer(exc.status, exc.error, exc.description, exc.challenge)
+    return _answer(exc.status, exc.error, exc.description)
 
 
 @bp.errorhandler(service.AdminError)
@@ -126,52 +124,22 @@ class Acting:
     client_id: str | None = None
 
 
-def _bearer():
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(401, None, "A bearer access token is required (Authorization: Bearer ...).",
-                       challenge=True)
-    return value.strip()
-
-
-def _invalid(description="The access token is invalid, expired or revoked."):
-    return ApiError(401, "invalid_token", description, challenge=True)
-
-
 def authenticate() -> Acting:
-    from clients.service import get_client
-    from idp.oauth.models import OAuthToken
-    from idp.oauth.tokens import verify_access_token
-
-    claims = verify_access_token(_bearer())
-    if claims is None:
-        raise _invalid()
-    audience = claims.get("aud")
-    issuer = current_app.config["ISSUER"]
-    if audience != issuer and not (isinstance(audience, list) and issuer in audience):
-        raise _invalid("The access token is not meant for this provider.")
-    if roles.ADMIN_SCOPE not in str(claims.get("scope") or "").split():
-        raise ApiError(403, "insufficient_scope",
-                       f"The access token lacks the {roles.ADMIN_SCOPE} scope.", challenge=True)
-    client_id = claims.get("client_id")
-    if "auth_time" not in claims and claims.get("sub") == client_id:
+    token = GUARD.authenticate(access_token)
+    if roles.ADMIN_SCOPE not in token.scopes:
+        raise insufficient_scope(f"The access token lacks the {roles.ADMIN_SCOPE} scope.")
+    if token.is_machine:
+        client_id = token.client.client_id
         return Acting(actor=f"client:{client_id}",
                       roles=frozenset(roles.client_roles_of(client_id)), client_id=client_id)
-    row = db.session.execute(db.select(OAuthToken).where(
-        OAuthToken.access_token_jti == str(claims.get("jti")))).scalar_one_or_none()
-    user = db.session.get(User, row.user_id) if row is not None else None
-    if row is None or row.revoked_at or row.client_id != client_id or user is None or (
-            not user.is_active):
-        raise _invalid("The access token is no longer valid.")
-    client = get_client(client_id)
-    if client is None or client.initial_access_token_id or client.registration_token_hash:
-        raise ApiError(403, "insufficient_scope", "Tokens of dynamically registered clients "
-                       "cannot administer this provider.", challenge=True)
-    if not is_multi_factor(claims.get("amr")):
-        raise ApiError(401, "insufficient_user_authentication",
-                       "Administration needs a login with a second factor.", challenge=True)
-    return Acting(actor=f"user:{user.id}", roles=frozenset(roles.roles_of(user.id)),
-                  user_id=user.id)
+    if token.client.initial_access_token_id or token.client.registration_token_hash:
+        raise insufficient_scope("Tokens of dynamically registered clients cannot administer "
+                                 "this provider.")
+    if not is_multi_factor(token.claims.get("amr")):
+        raise BearerError(401, "insufficient_user_authentication",
+                          "Administration needs a login with a second factor.")
+    return Acting(actor=f"user:{token.user.id}", roles=frozenset(roles.roles_of(token.user.id)),
+                  user_id=token.user.id)
 
 
 def _target(kwargs):
@@ -358,30 +326,19 @@ def client_delete(acting, client_id):
     return "", 204
 
 
-def _transition(acting, client_id, action):
+@bp.post("/clients/<client_id>/approve", endpoint="client_approve",
+         defaults={"action": "approve"})
+@bp.post("/clients/<client_id>/suspend", endpoint="client_suspend",
+         defaults={"action": "suspend"})
+@bp.post("/clients/<client_id>/activate", endpoint="client_activate",
+         defaults={"action": "activate"})
+@requires("clients.write")
+def client_transition(acting, client_id, action):
     role = service.client_write_role(acting.roles, acting.role, registry.client_row(client_id))
     reason = _optional_text(_body(required=False), "reason", 500)
     client = service.change_status(client_id, action, actor=acting.actor, role=role,
                                    reason=reason)
     return service.client_view(client)
-
-
-@bp.post("/clients/<client_id>/approve")
-@requires("clients.write")
-def client_approve(acting, client_id):
-    return _transition(acting, client_id, "approve")
-
-
-@bp.post("/clients/<client_id>/suspend")
-@requires("clients.write")
-def client_suspend(acting, client_id):
-    return _transition(acting, client_id, "suspend")
-
-
-@bp.post("/clients/<client_id>/activate")
-@requires("clients.write")
-def client_activate(acting, client_id):
-    return _transition(acting, client_id, "activate")
 
 
 @bp.post("/clients/<client_id>/rotate-secret")
@@ -403,7 +360,7 @@ def client_rotate_secret(acting, client_id):
 @requires("clients.read")
 def client_usage(acting, client_id):
     days = _int_arg("days", 30, 1, 366)
-    return {"client_id": client_id, "days": registry.usage(client_id, days)}
+    return {"client_id": client_id, "days": service.usage(client_id, days)}
 
 
 # --- Initial access tokens ----------------------------------------------------------------------

@@ -2,53 +2,61 @@
 of clients at the admin API; ``idp users lock|unlock|reset-factors``.
 Every change is audited with the actor ``cli:<OS user>``."""
 
+import functools
 import json
 
 import click
 from flask.cli import with_appcontext
 
+from clients.service import ClientNotFound
+from clients.service import client_row
+from idp.accounts.models import User
+from idp.accounts.service import AccountError
+from idp.accounts.service import normalise_phone
+from idp.admin import roles
+from idp.admin import service
 from idp.admin.models import CLIENT_ROLES
 from idp.admin.models import ROLES
-from idp.cli import cli_actor
+from idp.admin.models import ClientRole
+from idp.admin.models import StaffRole
+from idp.cli_support import cli_actor
 
 admins = click.Group("admins", help="Staff accounts and their roles.")
 
 
-def _account(phone):
-    from idp.accounts.models import User
-    from idp.accounts.service import AccountError
-    from idp.accounts.service import normalise_phone
+def _on_account(command):
+    """Decorator: ``command`` (a click command decorator) acting on the account that
+    ``--phone`` names; the function receives the account in place of the number."""
 
-    try:
-        user = User.query.filter_by(phone=normalise_phone(phone)).first()
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    if user is None:
-        raise click.ClickException(f"no account has the number {phone}")
-    return user
+    def decorate(func):
+        @functools.wraps(func)
+        def run(phone, **kwargs):
+            try:
+                user = User.query.filter_by(phone=normalise_phone(phone)).first()
+            except AccountError as exc:
+                raise click.ClickException(str(exc)) from None
+            if user is None:
+                raise click.ClickException(f"no account has the number {phone}")
+            return func(user, **kwargs)
+
+        phone = click.option("--phone", required=True, help="The account's mobile number.")
+        return command(phone(with_appcontext(run)))
+
+    return decorate
 
 
-@admins.command("grant")
-@click.option("--phone", required=True, help="The staff member's account (mobile number).")
+@_on_account(admins.command("grant"))
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@with_appcontext
-def grant(phone, role):
+def grant(user, role):
     """Give an account a staff role (it must log in with two factors to use it)."""
-    from idp.admin import roles
-
-    user = _account(phone)
     changed = roles.grant(user, role, actor=cli_actor())
     click.echo(f"{user.phone}: {role} {'granted' if changed else 'already held'}")
 
 
-@admins.command("revoke")
-@click.option("--phone", required=True)
+@_on_account(admins.command("revoke"))
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@with_appcontext
-def revoke(phone, role):
-    from idp.admin import roles
-
-    user = _account(phone)
+def revoke(user, role):
+    """Take a staff role from an account."""
     changed = roles.revoke(user, role, actor=cli_actor())
     click.echo(f"{user.phone}: {role} {'revoked' if changed else 'was not held'}")
 
@@ -60,10 +68,6 @@ def revoke(phone, role):
 def grant_client(client_id, role):
     """Let a client's own tokens (client_credentials, scope admin) act in a role at the admin
     API."""
-    from clients.service import ClientNotFound
-    from clients.service import client_row
-    from idp.admin import roles
-
     try:
         client = client_row(client_id)
     except ClientNotFound as exc:
@@ -81,8 +85,6 @@ def grant_client(client_id, role):
 @click.option("--role", required=True, type=click.Choice(CLIENT_ROLES))
 @with_appcontext
 def revoke_client(client_id, role):
-    from idp.admin import roles
-
     changed = roles.revoke_client(client_id, role, actor=cli_actor())
     click.echo(f"{client_id}: {role} {'revoked' if changed else 'was not held'}")
 
@@ -92,10 +94,6 @@ def revoke_client(client_id, role):
 @with_appcontext
 def list_staff(as_json):
     """Staff members and clients with their roles."""
-    from idp.accounts.models import User
-    from idp.admin.models import ClientRole
-    from idp.admin.models import StaffRole
-
     rows = [{"phone": user.phone, "role": role.role, "granted_by": role.granted_by,
              "granted_at": role.granted_at}
             for role, user in StaffRole.query.join(User, User.id == StaffRole.user_id)
@@ -113,43 +111,28 @@ def list_staff(as_json):
 
 # --- ``idp users lock|unlock|reset-factors`` --------------------------------------------------
 
-@click.command("lock")
-@click.option("--phone", required=True)
+@_on_account(click.command("lock"))
 @click.option("--reason", default=None, help="Why (kept with the account and in the audit log).")
-@with_appcontext
-def users_lock(phone, reason):
+def users_lock(user, reason):
     """Lock an account until it is unlocked (status disabled); its sessions end and its
     tokens are revoked."""
-    from idp.admin import service
-
-    user = _account(phone)
     service.lock(user.id, actor=cli_actor(), role=None, reason=reason)
     click.echo(f"locked {user.phone}")
 
 
-@click.command("reset-factors")
-@click.option("--phone", required=True)
+@_on_account(click.command("reset-factors"))
 @click.option("--yes", is_flag=True, help="The citizen's identity was checked.")
-@with_appcontext
-def users_reset_factors(phone, yes):
+def users_reset_factors(user, yes):
     """Remove every second factor and recovery code of an account (its password stays)."""
-    from idp.admin import service
-
     if not yes:
         raise click.ClickException("check the citizen's identity first, then add --yes")
-    user = _account(phone)
     removed = service.reset_factors(user.id, actor=cli_actor(), role=None)
     click.echo(f"{user.phone}: {removed} second factor(s) removed, recovery codes cleared")
 
 
-@click.command("unlock")
-@click.option("--phone", required=True)
-@with_appcontext
-def users_unlock(phone):
+@_on_account(click.command("unlock"))
+def users_unlock(user):
     """Unlock an account locked after failed logins (or re-enable a disabled one)."""
-    from idp.admin import service
-
-    user = _account(phone)
     service.unlock(user.id, actor=cli_actor(), role=None)
     click.echo(f"unlocked {user.phone}")
 

@@ -411,7 +411,7 @@ def client(staff, client_id):
     row = _client(client_id)
     days = _int_arg("days", 14, 1, 366)
     return page("admin/client.html", staff, client=row, days=days,
-                usage=list(reversed(registry.usage(client_id, days))),
+                usage=list(reversed(service.usage(client_id, days))),
                 client_roles=sorted(roles.client_roles_of(client_id)))
 
 

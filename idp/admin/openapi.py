@@ -150,7 +150,8 @@ SCHEMAS = {
 }
 
 ERRORS = {
-    "400": "The request is malformed: a parameter or the body is not acceptable.",
+    "400": "The request is malformed: a parameter, the body or the way the access token is "
+           "sent (`invalid_request`, RFC 6750) is not acceptable.",
     "401": "No access token, or one that is invalid, expired or revoked "
            "(`invalid_token`), or an administrator's login without two factors "
            "(`insufficient_user_authentication`, RFC 9470).",

@@ -8,11 +8,14 @@ Identity documents appear only masked (``idp.realname.service.summary``). A no-o
 locked account) changes nothing and records nothing.
 """
 
+import datetime
 import re
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask import has_request_context
 from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -23,8 +26,10 @@ from idp.accounts.service import AccountError
 from idp.accounts.service import normalise_phone
 from idp.admin import roles
 from idp.audit import service as audit
+from idp.audit.models import AuditEvent
 from idp.extensions import db
 from idp.keys.models import SigningKey
+from idp.oauth.models import OAuthToken
 from mfa.models import Factor
 from mfa.models import RecoveryCode
 
@@ -384,3 +389,37 @@ def actor_code(value) -> str:
         return value
     user_id = db.session.execute(select(User.id).where(User.phone == phone)).scalar()
     return f"user:{user_id}" if user_id is not None else value
+
+
+# --- Usage ------------------------------------------------------------------------------------
+
+def usage(client_id: str, days: int = 30) -> list[dict]:
+    """Per day (in ``BABEL_DEFAULT_TIMEZONE``), oldest first, the last ``days`` days including
+    today: logins (audit events ``login.success`` for this client) and tokens (issuances to
+    citizens recorded by the protocol layer: code exchanges and refreshes).
+    ``ClientNotFound`` for an unknown client."""
+    registry.client_row(client_id)
+    days = min(max(1, int(days)), 366)
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
+    now = datetime.datetime.now(zone)
+    offset = int(now.utcoffset().total_seconds())
+    today = (int(now.timestamp()) + offset) // 86400
+    first = today - days + 1
+    since = first * 86400 - offset
+    logins = _per_day(AuditEvent.at, offset, AuditEvent.action == "login.success",
+                      AuditEvent.at >= since,
+                      AuditEvent.detail["client_id"].as_string() == client_id)
+    tokens = _per_day(OAuthToken.issued_at, offset, OAuthToken.client_id == client_id,
+                      OAuthToken.issued_at >= since)
+    epoch = datetime.date(1970, 1, 1)
+    return [{"date": (epoch + datetime.timedelta(days=n)).isoformat(),
+             "logins": int(logins.get(n, 0)), "tokens": int(tokens.get(n, 0))}
+            for n in range(first, today + 1)]
+
+
+def _per_day(column, utc_offset, *conditions) -> dict:
+    """{day number: rows} where the day number is (``column`` + ``utc_offset``) // 86400."""
+    # inline numbers: PostgreSQL must see the same expression in SELECT and GROUP BY
+    day = (column + literal_column(str(int(utc_offset)))) // literal_column("86400")
+    return dict(db.session.execute(
+        select(day, func.count()).where(*conditions).group_by(day)).all())

@@ -16,7 +16,9 @@ from flask import current_app
 
 from idp.oauth.claims import parse_claims_request
 
-PROMPTS = {"none", "login", "consent", "select_account"}
+#: The values each check accepts; discovery advertises exactly these.
+PROMPTS = ("none", "login", "consent", "select_account")
+RESPONSE_MODES = ("query",)
 SINGLE_VALUED = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
                  "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values",
                  "login_hint", "ui_locales", "response_mode")
@@ -109,7 +111,7 @@ def check_claims_parameter(grant):
 def check_response_mode(grant):
     """OAuth 2.0 Multiple Response Types: only ``query`` is offered for the code flow."""
     mode = grant.request.payload.data.get("response_mode")
-    if mode not in (None, "query"):
+    if mode is not None and mode not in RESPONSE_MODES:
         raise InvalidRequestError("Only response_mode=query is supported.")
 
 
@@ -174,7 +176,7 @@ class S256CodeChallenge(CodeChallenge):
         if method is None:
             raise InvalidRequestError("Missing code_challenge_method: send "
                                       "code_challenge_method=S256 (plain is not accepted).")
-        if method != "S256":
+        if method not in self.SUPPORTED_CODE_CHALLENGE_METHOD:
             raise InvalidRequestError("Unsupported code_challenge_method: use S256.")
         if not CODE_CHALLENGE_PATTERN.match(challenge):
             raise InvalidRequestError("Invalid code_challenge: it must be 43 to 128 characters "

@@ -1,7 +1,11 @@
 """OpenID Provider metadata (OIDC Discovery 3), RFC 8414 metadata and the JWKS.
 
-The documents are built once per app and served from memory; the JWKS comes from the key
-ring's cached serialisation. Both carry cache headers so relying parties can keep them."""
+The metadata is generated from what the server enforces: every list is read from the module
+that checks it (the configuration, the client registry's rules in ``clients.validation``, the
+named checks, the grants and endpoints), so discovery cannot promise what is refused
+(``tests/integration/test_discovery_enforced.py`` holds it to that). The documents are built
+once per app and served from memory; the JWKS comes from the key ring's cached serialisation.
+Both carry cache headers so relying parties can keep them."""
 
 import json
 
@@ -10,15 +14,23 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 
+from clients.validation import GRANT_TYPES
+from clients.validation import RESPONSE_TYPES
+from clients.validation import SUBJECT_TYPES
 from idp.keys.service import keyring
+from idp.oauth.checks import PROMPTS
+from idp.oauth.checks import RESPONSE_MODES
+from idp.oauth.checks import S256CodeChallenge
+from idp.oauth.claims import EVIDENCE
 from idp.oauth.claims import TRUST_FRAMEWORK
 from idp.oauth.claims import VERIFIED_CLAIM_NAMES
 from idp.oauth.claims import claims_supported
+from idp.oauth.grants.base import TokenIssuing
 from idp.oauth.server import CLIENT_ASSERTION_ALGS
+from idp.oauth.server import IntrospectionEndpoint
+from idp.oauth.server import RevocationEndpoint
 
 bp = Blueprint("discovery", __name__)
-
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
 def metadata() -> dict:
@@ -38,31 +50,35 @@ def metadata() -> dict:
         # registration_client_uri it returns
         "registration_endpoint": iss + "/connect/register",
         "scopes_supported": cfg["SCOPES_SUPPORTED"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "subject_types_supported": ["pairwise", "public"],
+        "response_types_supported": list(RESPONSE_TYPES),
+        "response_modes_supported": list(RESPONSE_MODES),
+        "grant_types_supported": list(GRANT_TYPES),
+        "subject_types_supported": list(SUBJECT_TYPES),
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": list(TokenIssuing.TOKEN_ENDPOINT_AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:-1],
+        "introspection_endpoint_auth_methods_supported": list(
+            IntrospectionEndpoint.CLIENT_AUTH_METHODS),
         "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": list(
+            RevocationEndpoint.CLIENT_AUTH_METHODS),
         "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "code_challenge_methods_supported": ["S256"],
+        "code_challenge_methods_supported": list(
+            S256CodeChallenge.SUPPORTED_CODE_CHALLENGE_METHOD),
         "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
         # OpenID Connect for Identity Assurance 1.0
         "verified_claims_supported": True,
         "trust_frameworks_supported": [TRUST_FRAMEWORK],
-        "evidence_supported": ["electronic_record", "document"],
+        "evidence_supported": list(dict.fromkeys(
+            e["type"] for evidence in EVIDENCE.values() for e in evidence)),
         "claims_in_verified_claims_supported": list(VERIFIED_CLAIM_NAMES),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,
         "acr_values_supported": cfg["ACR_VALUES"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": list(PROMPTS),
         "ui_locales_supported": [lang.replace("_", "-") for lang in cfg["LANGUAGES"]],
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,

@@ -19,7 +19,6 @@ from joserfc.jwk import KeySet
 from clients.jwks import client_jwks
 from clients.service import get_client
 from clients.signals import client_deleted
-from clients.signals import token_usage
 from idp.accounts import service as accounts_service
 from idp.accounts.models import User
 from idp.accounts.signals import consent_revoked
@@ -31,6 +30,7 @@ from idp.oauth.claims import subject_for
 from idp.oauth.client_checks import explain_authentication_failure
 from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
 from idp.oauth.grants.base import ALL_METHODS
+from idp.oauth.grants.base import CONFIDENTIAL_METHODS
 from idp.oauth.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth.grants.openid import OpenIDToken
 from idp.oauth.grants.refresh_token import RefreshTokenGrant
@@ -160,7 +160,7 @@ def _lookup(token_string, hint):
 class IntrospectionEndpoint(BaseIntrospectionEndpoint):
     """RFC 7662. A client may introspect only the tokens issued to it."""
 
-    CLIENT_AUTH_METHODS = ALL_METHODS[:-1]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def authenticate_endpoint_client(self, request):
         """A suspended or pending client still authenticates here (its credentials are checked
@@ -238,7 +238,6 @@ def create_server(app):
     consent_revoked.connect(tokens.revoke_grants, sender=app)
     client_deleted.connect(tokens.revoke_client, sender=app)
     client_deleted.connect(accounts_service.forget_client, sender=app)
-    token_usage.connect(tokens.issued_per_day, sender=app)
     return server
 
 

@@ -9,12 +9,14 @@ import base64
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
 
 from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 
 from clients.service import get_client
+from idp.accounts.models import User
 from idp.extensions import db
 from idp.keys.service import keyring
 from idp.oauth.claims import assurance_claims
@@ -152,15 +154,63 @@ def verify_jwt(token: str, algs=("ES256", "RS256")):
 
 
 def verify_access_token(token: str):
-    """Claims of a live access token: our signature, ``typ: at+jwt``, not expired, not revoked,
-    its client still active."""
+    """Claims of a live access token: our signature, ``typ: at+jwt``, meant for this provider
+    (``aud``), not expired, not revoked, its client still active."""
     decoded = verify_jwt(token, algs=(ACCESS_TOKEN_ALG,))
     if decoded is None or decoded.header.get("typ") != "at+jwt":
         return None
     claims = decoded.claims
+    issuer, audience = current_app.config["ISSUER"], claims.get("aud")
+    if audience != issuer and not (isinstance(audience, list) and issuer in audience):
+        return None
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
         return None
     return None if is_revoked(claims) else claims
+
+
+def is_machine_token(claims) -> bool:
+    """Whether an access token was issued to a client for itself (``client_credentials``,
+    RFC 6749 4.4) rather than for a citizen's login: it has no login (``auth_time``) and its
+    ``sub`` is the client's own id, as ``issue`` writes it (RFC 9068 2.2). The one place that
+    tells the two apart."""
+    return "auth_time" not in claims and claims.get("sub") == claims.get("client_id")
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A live access token and whom it speaks for: a citizen (``user``, with ``record``, the
+    stored grant) or, for a machine token, only its ``client``."""
+
+    claims: dict
+    client: object
+    user: User | None = None
+    record: OAuthToken | None = None
+
+    @property
+    def is_machine(self) -> bool:
+        return self.user is None
+
+    @property
+    def scopes(self) -> frozenset:
+        return frozenset(str(self.claims.get("scope") or "").split())
+
+
+def access_token(token: str) -> AccessToken | None:
+    """The access token ``token`` if it is live (``verify_access_token``) and, for a
+    citizen's, its grant is neither revoked nor another client's and the account is active;
+    else None. The resources' verifier (``idp.bearer``)."""
+    claims = verify_access_token(token)
+    client = get_client(claims.get("client_id")) if claims is not None else None
+    if client is None:
+        return None
+    if is_machine_token(claims):
+        return AccessToken(claims, client)
+    record = OAuthToken.query.filter_by(access_token_jti=str(claims.get("jti"))).first()
+    user = db.session.get(User, record.user_id) if record is not None else None
+    if (record is None or record.revoked_at or record.client_id != client.client_id
+            or user is None or not user.is_active):
+        return None
+    return AccessToken(claims, client, user, record)
 
 
 def is_revoked(claims):
@@ -228,14 +278,3 @@ def revoke_client(sender, client_id, **_extra):
     db.session.execute(db.update(OAuthToken).where(
         OAuthToken.client_id == client_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
     db.session.commit()
-
-
-def issued_per_day(sender, client_id, since, utc_offset, **_extra):
-    """Tokens issued to citizens through this client per day (``clients.signals.token_usage``):
-    {(issued_at + utc_offset) // 86400: count} from ``since`` on."""
-    # inline numbers: PostgreSQL must see the same expression in SELECT and GROUP BY
-    day = (OAuthToken.issued_at + db.literal_column(str(int(utc_offset)))) // db.literal_column(
-        "86400")
-    return dict(db.session.execute(
-        db.select(day, db.func.count()).where(
-            OAuthToken.client_id == client_id, OAuthToken.issued_at >= since).group_by(day)).all())

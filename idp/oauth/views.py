@@ -24,6 +24,9 @@ from idp.accounts import assurance
 from idp.accounts import sessions
 from idp.accounts.models import Consent
 from idp.accounts.models import User
+from idp.bearer import BearerGuard
+from idp.bearer import insufficient_scope
+from idp.bearer import invalid_token
 from idp.errors import UserFacingError
 from idp.extensions import csrf
 from idp.extensions import db
@@ -32,7 +35,6 @@ from idp.oauth.checks import requested_max_age
 from idp.oauth.claims import essential_acr_values
 from idp.oauth.claims import parse_claims_request
 from idp.oauth.claims import userinfo as userinfo_claims
-from idp.oauth.models import OAuthToken
 from idp.oauth.server import StoredRequest
 from idp.oauth.server import authorization_server
 
@@ -229,42 +231,23 @@ def revoke():
     return authorization_server().create_endpoint_response("revocation")
 
 
-def _bearer_error(status, error=None, description=None):
-    challenge = 'Bearer realm="userinfo"'
-    body = {}
-    if error:
-        challenge += f', error="{error}"'
-        body = {"error": error}
-        if description:
-            challenge += f', error_description="{description}"'
-            body["error_description"] = description
-    return jsonify(body), status, {"WWW-Authenticate": challenge, **NO_STORE}
+USERINFO = BearerGuard("userinfo", form_parameter=True)
+USERINFO.init_blueprint(bp)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
-    """OIDC Core 5.3 with RFC 6750 bearer errors."""
-    header = request.headers.get("Authorization", "")
-    token_value = None
-    if header[:7].lower() == "bearer ":
-        token_value = header[7:].strip()
-    elif request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        token_value = request.form.get("access_token")
-    if not token_value:
-        return _bearer_error(401)
-    claims = tokens.verify_access_token(token_value)
-    if claims is None or claims.get("sub") == claims.get("client_id"):
-        return _bearer_error(401, "invalid_token", "The access token is invalid or expired.")
-    if "openid" not in claims.get("scope", "").split():
-        return _bearer_error(403, "insufficient_scope", "The token lacks the openid scope.")
-    row = OAuthToken.query.filter_by(access_token_jti=claims["jti"]).first()
-    user = db.session.get(User, row.user_id) if row else None
-    client = authorization_server().query_client(claims["client_id"])
-    if row is None or row.revoked_at or user is None or not user.is_active or client is None:
-        return _bearer_error(401, "invalid_token", "The access token is no longer valid.")
-    return jsonify(userinfo_claims(user, client, claims["scope"], row.claims_request)), 200, \
-        NO_STORE
+    """OIDC Core 5.3 behind the bearer-token guard (RFC 6750, ``idp.bearer``): a citizen's
+    access token with the ``openid`` scope."""
+    token = USERINFO.authenticate(tokens.access_token)
+    if token.is_machine:
+        raise invalid_token("A client's own access token has no userinfo.")
+    if "openid" not in token.scopes:
+        raise insufficient_scope("The token lacks the openid scope.")
+    claims = userinfo_claims(token.user, token.client, token.claims["scope"],
+                             token.record.claims_request)
+    return jsonify(claims), 200, NO_STORE
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -137,18 +137,16 @@ def _today() -> datetime.date:
 
 def type_label(doc_type: str) -> str:
     """The document type's name in the page's language."""
-    if doc_type == RESIDENT_ID:
-        return _("Resident identity card")
-    if doc_type == HMT_RESIDENCE_PERMIT:
-        return _("Residence permit for Hong Kong, Macao and Taiwan residents")
-    if doc_type == HK_MACAO_PERMIT:
-        return _("Mainland travel permit for Hong Kong and Macao residents")
-    if doc_type == TAIWAN_PERMIT:
-        return _("Mainland travel permit for Taiwan residents")
-    if doc_type == FOREIGN_PASSPORT:
-        return _("Foreign passport")
-    if doc_type == FOREIGN_PERMANENT_ID:
-        return _("Foreign permanent resident ID card")
+    labels = {
+        RESIDENT_ID: _("Resident identity card"),
+        HMT_RESIDENCE_PERMIT: _("Residence permit for Hong Kong, Macao and Taiwan residents"),
+        HK_MACAO_PERMIT: _("Mainland travel permit for Hong Kong and Macao residents"),
+        TAIWAN_PERMIT: _("Mainland travel permit for Taiwan residents"),
+        FOREIGN_PASSPORT: _("Foreign passport"),
+        FOREIGN_PERMANENT_ID: _("Foreign permanent resident ID card"),
+    }
+    if doc_type in labels:
+        return labels[doc_type]
     raise DocumentError("unknown_type")
 
 

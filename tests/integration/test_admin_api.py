@@ -609,3 +609,25 @@ def test_cli_client_roles_and_user_lock(app):
     r = runner.invoke(args=["users", "unlock", "--phone", "13800138000"])
     assert r.exit_code == 0
     assert last_event(app, "account.locked").actor.startswith("cli:")
+
+
+def test_cli_staff_roles(app):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        user_id = f.user(phone="13900139000").id
+    r = runner.invoke(args=["admins", "grant", "--phone", "139 0013 9000", "--role", "auditor"])
+    assert r.exit_code == 0 and r.output == "+8613900139000: auditor granted\n", r.output
+    r = runner.invoke(args=["admins", "grant", "--phone", "13900139000", "--role", "auditor"])
+    assert r.output == "+8613900139000: auditor already held\n"
+    with app.app_context():
+        assert roles.roles_of(user_id) == {"auditor"}
+    r = runner.invoke(args=["admins", "revoke", "--phone", "13900139000", "--role", "auditor"])
+    assert r.exit_code == 0 and r.output == "+8613900139000: auditor revoked\n"
+    r = runner.invoke(args=["admins", "revoke", "--phone", "13900139000", "--role", "auditor"])
+    assert r.output == "+8613900139000: auditor was not held\n"
+    assert [e.action for e in events(app, target=f"user:{user_id}")] == [
+        "staff.role.granted", "staff.role.revoked"]
+    r = runner.invoke(args=["admins", "grant", "--phone", "13700137000", "--role", "auditor"])
+    assert r.exit_code == 1 and "no account has the number 13700137000" in r.output
+    r = runner.invoke(args=["admins", "grant", "--phone", "12345", "--role", "auditor"])
+    assert r.exit_code == 1 and "'12345' is not a valid phone number" in r.output

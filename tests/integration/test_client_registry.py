@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from clients import service
 from clients.models import Client
 from idp.accounts.models import Consent
+from idp.admin.service import usage
 from idp.audit.models import AuditEvent
 from idp.extensions import db
 from idp.store import RedisStore
@@ -374,12 +375,12 @@ def test_usage_counts_logins_and_tokens_per_day(app, rp, client):
     with app.app_context():
         other = register(app, {"client_name": "Other"})[0]
         with freeze_time("2026-11-29 10:00:00"):
-            days = service.usage(rp[0], days=4)
-            assert service.usage(other, days=2) == [
+            days = usage(rp[0], days=4)
+            assert usage(other, days=2) == [
                 {"date": "2026-11-28", "logins": 0, "tokens": 0},
                 {"date": "2026-11-29", "logins": 0, "tokens": 0}]
         with pytest.raises(service.ClientNotFound):
-            service.usage("nope")
+            usage("nope")
     assert days == [
         {"date": "2026-11-26", "logins": 0, "tokens": 0},
         {"date": "2026-11-27", "logins": 1, "tokens": 1},

@@ -1,11 +1,13 @@
 """What every grant of ours shares: client authentication methods, scope checks, and token
 issuance through ``idp.oauth.tokens`` (one place that builds and stores tokens)."""
 
+from clients.validation import AUTH_METHODS
 from idp.oauth import tokens
 from idp.oauth.checks import check_scope
 
-CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+#: The methods a client may register (``clients.validation``), ``none`` for public clients.
+ALL_METHODS = list(AUTH_METHODS)
+CONFIDENTIAL_METHODS = [m for m in ALL_METHODS if m != "none"]
 
 
 class TokenIssuing:
