@@ -26,7 +26,7 @@ translations: $(MO)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o translations/messages.pot \
 		--no-location --omit-header .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching -w 100
 
 run: $(STAMP) $(MO)
 	mkdir -p instance && $(BIN)/python -m idp.devenv instance/dev.env

@@ -31,12 +31,12 @@ from clients.validation import ClientValidationError
 from idp.accounts import sessions
 from idp.accounts.assurance import is_multi_factor
 from idp.accounts.models import User
-from idp.accounts.views import login_for_account
 from idp.admin import roles
 from idp.admin import service
 from idp.audit import service as audit
 from idp.errors import UserFacingError
 from idp.extensions import db
+from idp.interaction.journey import login_for_account
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
