@@ -25,7 +25,7 @@ translations: $(MO)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o translations/messages.pot \
 		--no-location --omit-header .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching -w 100
 
 # The development server's port: `make run PORT=…`, else IDP_PORT, else 5000. The issuer is
 # IDP_ISSUER, else http://127.0.0.1:<port>. Secrets come from instance/dev.env (generated once);

@@ -105,6 +105,10 @@ LOGIN_THROTTLE_AFTER = 3
 #: Consecutive failures that lock an account, and for how long (seconds).
 LOCKOUT_THRESHOLD = 10
 LOCKOUT_SECONDS = 30 * 60
+#: Consecutive wrong second-factor answers (any factor, across logins and client addresses)
+#: that lock an account for ``LOCKOUT_SECONDS``. NIST SP 800-63B 5.2.2 allows at most 100; ten
+#: keeps guessing a 6-digit code (three valid a try with a ±1 step window) under 0.2 % a day.
+FACTOR_LOCKOUT_THRESHOLD = 10
 
 # --- Languages ------------------------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "zh_CN"

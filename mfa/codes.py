@@ -1,6 +1,7 @@
 """One-time codes sent to an address the person controls (a phone number, an email address):
-how they are made, kept, checked and rate-limited. ``mfa.sms`` and ``mfa.email`` each keep
-one :class:`CodeBook` and add their own senders and messages.
+how they are made, kept, checked, rate-limited and handed over. ``mfa.sms`` and ``mfa.email``
+each keep one :class:`CodeBook` and add their own senders and message texts; both share the
+errors here and the development :class:`Outbox`.
 
 A code is 6 random digits, kept in the shared store only as an HMAC (keyed with
 ``SECRET_KEY``) bound to purpose, address and code; single use (taken with ``pop``); a number
@@ -10,9 +11,11 @@ Rate limits count in the store, so every worker and node shares them.
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
+from dataclasses import asdict
 from dataclasses import dataclass
 
 from flask import current_app
@@ -20,6 +23,8 @@ from flask import has_request_context
 from flask import request
 
 from idp.store import store
+
+log = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
 
@@ -32,6 +37,30 @@ class RateLimited(Exception):
         super().__init__(f"code rate limit ({scope}); retry after {retry_after} s")
         self.retry_after = max(1, int(retry_after))
         self.scope = scope
+
+
+class DeliveryError(Exception):
+    """The message could not be handed over for delivery (refused, unreachable, too slow)."""
+
+
+class Outbox:
+    """Development and testing: a channel's last ``size`` messages under one store key, newest
+    first, for ``/dev/<channel>-outbox`` and ``idp <channel> outbox``. Refused in production."""
+
+    def __init__(self, key, size=50, ttl=3600, mask=str, label="message", logger=log):
+        self.key, self.size, self.ttl = key, size, ttl
+        self.mask, self.label, self.log = mask, label, logger
+
+    def send(self, message):
+        entry = asdict(message)
+        entry["at"] = int(time.time())
+        messages = [entry] + self.messages()
+        store().set(self.key, messages[: self.size], self.ttl)
+        self.log.info("%s to %s queued in the development outbox", self.label,
+                      self.mask(message.to))
+
+    def messages(self):
+        return store().get(self.key) or []
 
 
 def client_ip():
@@ -55,8 +84,7 @@ def _hashed(value):
 class CodeBook:
     """Codes of one channel. ``namespace`` prefixes the store keys; ``target`` names the
     address kind in rate-limit scopes ("phone", "address"); the ``*_key`` fields name the
-    config keys of the lifetime, the tries and the limits; ``rate_limited`` is the exception
-    class raised (a subclass of :class:`RateLimited`)."""
+    config keys of the lifetime, the tries and the limits."""
 
     namespace: str
     target: str
@@ -65,7 +93,6 @@ class CodeBook:
     interval_key: str
     per_hour_key: str
     ip_per_hour_key: str
-    rate_limited: type = RateLimited
 
     def ttl(self):
         return int(current_app.config[self.ttl_key])
@@ -88,15 +115,15 @@ class CodeBook:
         interval = int(cfg[self.interval_key])
         if interval > 0 and not s.add(cool_key, time.time() + interval, interval):
             until = s.get(cool_key)
-            raise self.rate_limited(math.ceil(until - time.time()) if until else 1,
+            raise RateLimited(math.ceil(until - time.time()) if until else 1,
                                     f"{self.target}_interval")
         try:
             ip_key = f"{self.namespace}:ip:{_hashed(ip)}"
             if s.incr(ip_key, 3600) > int(cfg[self.ip_per_hour_key]):
-                raise self.rate_limited(s.ttl(ip_key) or 1, "ip_hour")
+                raise RateLimited(s.ttl(ip_key) or 1, "ip_hour")
             hour_key = f"{self.namespace}:hour:{_hashed(address)}"
             if s.incr(hour_key, 3600) > int(cfg[self.per_hour_key]):
-                raise self.rate_limited(s.ttl(hour_key) or 1, f"{self.target}_hour")
+                raise RateLimited(s.ttl(hour_key) or 1, f"{self.target}_hour")
         except RateLimited:
             # nothing is sent: do not also hold the address back for the short interval
             s.delete(cool_key)
@@ -115,14 +142,15 @@ class CodeBook:
     def discard(self, address, purpose):
         store().delete(self._code_key(address, purpose))
 
-    def send(self, address, purpose, deliver, failure):
+    def send(self, address, purpose, deliver):
         """Check the limits, issue a fresh code and hand ``{"code", "minutes"}`` to
-        ``deliver``; when it raises ``failure`` the code is taken back (none is left behind)."""
+        ``deliver``; when it raises :class:`DeliveryError` the code is taken back (none is left
+        behind)."""
         self.check_rate(address)
         code = self.issue(address, purpose)
         try:
             deliver({"code": code, "minutes": max(1, self.ttl() // 60)})
-        except failure:
+        except DeliveryError:
             self.discard(address, purpose)
             raise
 

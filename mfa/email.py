@@ -10,23 +10,21 @@ Senders (config ``EMAIL_SENDER``):
   the default; a server that does not offer it is an error, never a silent downgrade) or
   implicit TLS (``ssl``), certificates verified; ``none`` only to a relay on the loopback
   interface. One attempt within ``EMAIL_SMTP_TIMEOUT``: a failed send raises
-  ``EmailDeliveryError`` and the person asks again (within the rate limits).
+  ``mfa.codes.DeliveryError`` and the person asks again (within the rate limits).
 
 Codes (``mfa.codes.CodeBook``, the same as text-message codes): 6 random digits, kept only as
 an HMAC bound to purpose and address, ``EMAIL_CODE_TTL`` (10 minutes: mail is slower than a
 text message), single use, ``EMAIL_CODE_MAX_ATTEMPTS`` wrong tries; limits per address and per
 client address.
 
-Nothing here is shown to people: callers turn the typed errors into translated messages.
+Errors are typed; the only texts shown to people are the plugin's (``SecondFactor.undelivered``).
 """
 
 import logging
 import re
 import smtplib
 import ssl
-import time
 import uuid
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from email.message import EmailMessage
@@ -36,16 +34,20 @@ from email.utils import parseaddr
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext as _
 
-from idp.store import store
+from mfa.base import SecondFactor
+from mfa.base import has_strong_factor
 from mfa.codes import CodeBook
-from mfa.codes import RateLimited
+from mfa.codes import DeliveryError
+from mfa.codes import Outbox
 from mfa.codes import language
-from mfa.models import Factor
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "email:outbox"
+#: What codes sent as a login's second factor are bound to.
+LOGIN_PURPOSE = "login-mfa"
 MAX_LENGTH = 254  # RFC 5321 section 4.5.3.1.3 (a path of 256 octets less the brackets)
 MAX_LOCAL = 64  # RFC 5321 section 4.5.3.1.1
 #: Printable ASCII without the characters that need quoting in an address (RFC 5322 atext and
@@ -70,19 +72,6 @@ TEMPLATES = {
 }
 
 
-class EmailError(Exception):
-    """Base of the errors of this module."""
-
-
-class EmailDeliveryError(EmailError):
-    """The message could not be handed to the mail relay (refused, unreachable, too slow)."""
-
-
-class EmailRateLimited(EmailError, RateLimited):
-    """Too many codes for this address or from this client; ``retry_after`` in seconds and
-    ``scope`` "address_interval", "address_hour" or "ip_hour"."""
-
-
 @dataclass
 class OutgoingEmail:
     to: str
@@ -95,7 +84,7 @@ class OutgoingEmail:
 
 class EmailSender(Protocol):
     def send(self, message: OutgoingEmail) -> None:
-        """Hand the message over for delivery, or raise ``EmailDeliveryError``."""
+        """Hand the message over for delivery, or raise ``DeliveryError``."""
 
 
 def normalise(raw) -> str | None:
@@ -125,25 +114,9 @@ def mask(address: str) -> str:
     return f"{shown}@{domain}"
 
 
-class OutboxEmailSender:
-    """Development: the last ``EMAIL_OUTBOX_SIZE`` messages under one store key, newest
-    first."""
-
-    def __init__(self, size=50, ttl=3600):
-        self.size = size
-        self.ttl = ttl
-
-    def send(self, message):
-        entry = asdict(message)
-        entry["at"] = int(time.time())
-        messages = [entry] + (store().get(OUTBOX_KEY) or [])
-        store().set(OUTBOX_KEY, messages[: self.size], self.ttl)
-        log.info("email to %s queued in the development outbox", mask(message.to))
-
-
 def outbox():
     """The development outbox, newest first."""
-    return store().get(OUTBOX_KEY) or []
+    return Outbox(OUTBOX_KEY).messages()
 
 
 class SmtpEmailSender:
@@ -200,11 +173,11 @@ class SmtpEmailSender:
         except TimeoutError as exc:
             log.warning("mail relay timed out for %s (request %s)", mask(message.to),
                         message.request_id)
-            raise EmailDeliveryError("the mail relay did not answer in time") from exc
+            raise DeliveryError("the mail relay did not answer in time") from exc
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("mail relay refused or unreachable for %s (request %s): %s",
                         mask(message.to), message.request_id, type(exc).__name__)
-            raise EmailDeliveryError(f"the mail relay failed ({type(exc).__name__})") from exc
+            raise DeliveryError(f"the mail relay failed ({type(exc).__name__})") from exc
         finally:
             if conn is not None:
                 try:
@@ -212,7 +185,7 @@ class SmtpEmailSender:
                 except (OSError, smtplib.SMTPException):
                     conn.close()
         if refused:
-            raise EmailDeliveryError("the mail relay refused the recipient")
+            raise DeliveryError("the mail relay refused the recipient")
         log.info("email to %s handed to the relay (request %s)", mask(message.to),
                  message.request_id)
 
@@ -226,28 +199,28 @@ def sender() -> EmailSender:
                                cfg["EMAIL_SMTP_SECURITY"], cfg["EMAIL_SMTP_USERNAME"],
                                cfg["EMAIL_SMTP_PASSWORD"], cfg["EMAIL_SMTP_TIMEOUT"])
     if kind == "outbox":
-        return OutboxEmailSender(int(cfg["EMAIL_OUTBOX_SIZE"]), int(cfg["EMAIL_OUTBOX_TTL"]))
-    raise EmailDeliveryError(f"unknown EMAIL_SENDER {kind!r}")
+        return Outbox(OUTBOX_KEY, int(cfg["EMAIL_OUTBOX_SIZE"]), int(cfg["EMAIL_OUTBOX_TTL"]),
+                      mask, "email", log)
+    raise DeliveryError(f"unknown EMAIL_SENDER {kind!r}")
 
 
 # --- Codes ---------------------------------------------------------------------------------
 
 CODES = CodeBook(namespace="email", target="address", ttl_key="EMAIL_CODE_TTL",
                  attempts_key="EMAIL_CODE_MAX_ATTEMPTS", interval_key="EMAIL_ADDRESS_INTERVAL",
-                 per_hour_key="EMAIL_ADDRESS_PER_HOUR", ip_per_hour_key="EMAIL_IP_PER_HOUR",
-                 rate_limited=EmailRateLimited)
+                 per_hour_key="EMAIL_ADDRESS_PER_HOUR", ip_per_hour_key="EMAIL_IP_PER_HOUR")
 
 
 def send_code(email: str, purpose: str, locale=None) -> None:
     """Send a fresh code for ``purpose`` to ``email`` (normalised), replacing any earlier one.
 
-    Raises ``EmailRateLimited`` or ``EmailDeliveryError``; on either no code is left behind."""
+    Raises ``mfa.codes.RateLimited`` or ``DeliveryError``; on either no code is left behind."""
     def deliver(params):
         subject, body = TEMPLATES["verification_code"][language(locale)]
         sender().send(OutgoingEmail(to=email, subject=subject, text=body.format(**params),
                                     template="verification_code", params=params))
 
-    CODES.send(email, purpose, deliver, EmailDeliveryError)
+    CODES.send(email, purpose, deliver)
 
 
 def verify_code(email: str, purpose: str, code: str) -> bool:
@@ -256,7 +229,7 @@ def verify_code(email: str, purpose: str, code: str) -> bool:
     return CODES.verify(email, purpose, code)
 
 
-class EmailCode:
+class EmailCode(SecondFactor):
     """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
     confirmed email address.
 
@@ -277,7 +250,15 @@ class EmailCode:
         return ["email"]
 
     def available_for(self, user) -> bool:
-        if not (user.email and user.email_verified):
-            return False
-        return not Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
-                                       Factor.kind.in_(("totp", "webauthn"))).first()
+        return bool(user.email and user.email_verified) and not has_strong_factor(user)
+
+    def begin(self, user, state):
+        send_code(user.email, LOGIN_PURPOSE)
+        state["sent"] = True
+        return None
+
+    def verify(self, user, state, submission):
+        return verify_code(user.email, LOGIN_PURPOSE, submission.get("code", ""))
+
+    def undelivered(self):
+        return _("We could not send the email just now. Try again in a few minutes.")

@@ -2,8 +2,6 @@ import time
 
 from idp.extensions import db
 
-FACTOR_KINDS = ("totp", "webauthn")
-
 
 class Factor(db.Model):
     """An enrolled authenticator of a citizen. TOTP rows keep the sealed secret and the last

@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from idp.audit.service import record
 from idp.extensions import db
+from mfa.base import SecondFactor
 from mfa.models import RecoveryCode
 
 KIND = "recovery"
@@ -28,7 +29,7 @@ ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32: no i, l, o,
 _LOOK_ALIKES = str.maketrans({"i": "1", "l": "1", "o": "0", " ": None, "-": None})
 
 
-class RecoveryCodes:
+class RecoveryCodes(SecondFactor):
     """The recovery-code plugin (see :mod:`mfa.base`)."""
 
     kind = KIND
@@ -41,6 +42,14 @@ class RecoveryCodes:
 
     def available_for(self, user):
         return remaining(user) > 0
+
+    def verify(self, user, state, submission):
+        return use(user, submission.get("code", ""))
+
+    def notice(self, user):
+        """A recovery code stands in for a lost or missing factor: the citizen is told how many
+        are left and to review their factors."""
+        return "accounts/recovery_used.html", {"remaining": remaining(user)}
 
 
 def generate(user) -> list[str]:

@@ -7,7 +7,7 @@ Senders (config ``SMS_SENDER``):
 * ``http``: one signed JSON POST to the operator's SMS gateway (``SMS_GATEWAY_URL``), with
   ``X-Signature: sha256=<hex HMAC-SHA256 of the body keyed with SMS_GATEWAY_SECRET>``,
   ``X-Timestamp`` and ``X-Request-Id`` (the shared client, ``idp.signed_http``). One attempt
-  only: a failed send raises ``SmsDeliveryError`` and the person asks again (within the rate
+  only: a failed send raises ``mfa.codes.DeliveryError`` and the person asks again (within the rate
   limits) instead of the app retrying into a struggling gateway.
 
 Codes (``mfa.codes.CodeBook``, shared with email codes): 6 random digits, kept in the store
@@ -15,35 +15,36 @@ only as an HMAC bound to purpose and phone number, single use (taken with ``pop`
 ``SMS_CODE_MAX_ATTEMPTS`` wrong tries and the code is dead. Rate limits count in the store, so
 every worker and node shares them.
 
-Nothing here is shown to people: callers turn the typed errors into translated messages.
+Errors are typed; the only texts shown to people are the plugin's (``SecondFactor.undelivered``).
 """
 
 import json
 import logging
-import time
 import uuid
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from idp.signed_http import STATUS
 from idp.signed_http import TIMEOUT
 from idp.signed_http import SignedHttpClient
 from idp.signed_http import SignedHttpError
-from idp.store import store
-from mfa.codes import CODE_DIGITS  # noqa: F401  (part of this module's API)
+from mfa.base import SecondFactor
+from mfa.base import has_strong_factor
 from mfa.codes import CodeBook
-from mfa.codes import RateLimited
+from mfa.codes import DeliveryError
+from mfa.codes import Outbox
 from mfa.codes import language
-from mfa.models import Factor
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "sms:outbox"
+#: What codes sent as a login's second factor are bound to.
+LOGIN_PURPOSE = "login-mfa"
 
 #: Message texts per language. Operators register fixed templates with the carriers, so these
 #: are not gettext messages: ``template`` and ``params`` go to the gateway alongside the text.
@@ -54,19 +55,6 @@ TEMPLATES = {
               "for {minutes} minutes. Do not share it with anyone.",
     },
 }
-
-
-class SmsError(Exception):
-    """Base of the errors of this module."""
-
-
-class SmsDeliveryError(SmsError):
-    """The message could not be handed to the gateway (refused, unreachable, too slow)."""
-
-
-class SmsRateLimited(SmsError, RateLimited):
-    """Too many codes for this number or from this address; ``retry_after`` in seconds and
-    ``scope`` "phone_interval", "phone_hour" or "ip_hour" (``mfa.codes.RateLimited``)."""
 
 
 @dataclass
@@ -80,7 +68,7 @@ class SmsMessage:
 
 class SmsSender(Protocol):
     def send(self, message: SmsMessage) -> None:
-        """Hand the message over for delivery, or raise ``SmsDeliveryError``."""
+        """Hand the message over for delivery, or raise ``DeliveryError``."""
 
 
 def mask(phone: str) -> str:
@@ -90,24 +78,9 @@ def mask(phone: str) -> str:
     return phone[:-8] + "****" + phone[-4:]
 
 
-class OutboxSender:
-    """Development: the last ``SMS_OUTBOX_SIZE`` messages under one store key, newest first."""
-
-    def __init__(self, size=50, ttl=3600):
-        self.size = size
-        self.ttl = ttl
-
-    def send(self, message):
-        entry = asdict(message)
-        entry["at"] = int(time.time())
-        messages = [entry] + (store().get(OUTBOX_KEY) or [])
-        store().set(OUTBOX_KEY, messages[: self.size], self.ttl)
-        log.info("SMS to %s queued in the development outbox", mask(message.to))
-
-
 def outbox():
     """The development outbox, newest first."""
-    return store().get(OUTBOX_KEY) or []
+    return Outbox(OUTBOX_KEY).messages()
 
 
 class HttpGatewaySender:
@@ -136,14 +109,14 @@ class HttpGatewaySender:
             if exc.kind == TIMEOUT:
                 log.warning("SMS gateway timed out for %s (request %s)", mask(message.to),
                             message.request_id)
-                raise SmsDeliveryError("the SMS gateway did not answer in time") from exc
+                raise DeliveryError("the SMS gateway did not answer in time") from exc
             if exc.kind == STATUS:
                 log.warning("SMS gateway answered %s for %s (request %s)", exc.status,
                             mask(message.to), message.request_id)
-                raise SmsDeliveryError(f"the SMS gateway answered {exc.status}") from exc
+                raise DeliveryError(f"the SMS gateway answered {exc.status}") from exc
             log.warning("SMS gateway unreachable for %s (request %s): %s", mask(message.to),
                         message.request_id, exc.cause)
-            raise SmsDeliveryError(f"the SMS gateway is unreachable ({exc.cause})") from exc
+            raise DeliveryError(f"the SMS gateway is unreachable ({exc.cause})") from exc
         log.info("SMS to %s handed to the gateway (request %s)", mask(message.to),
                  message.request_id)
 
@@ -157,28 +130,28 @@ def sender() -> SmsSender:
                                  cfg["SMS_GATEWAY_CONNECT_TIMEOUT"],
                                  cfg["SMS_GATEWAY_READ_TIMEOUT"])
     if kind == "outbox":
-        return OutboxSender(int(cfg["SMS_OUTBOX_SIZE"]), int(cfg["SMS_OUTBOX_TTL"]))
-    raise SmsDeliveryError(f"unknown SMS_SENDER {kind!r}")
+        return Outbox(OUTBOX_KEY, int(cfg["SMS_OUTBOX_SIZE"]), int(cfg["SMS_OUTBOX_TTL"]), mask,
+                      "SMS", log)
+    raise DeliveryError(f"unknown SMS_SENDER {kind!r}")
 
 
 # --- Codes (the shared logic lives in mfa/codes.py) ----------------------------------------
 
 CODES = CodeBook(namespace="sms", target="phone", ttl_key="SMS_CODE_TTL",
                  attempts_key="SMS_CODE_MAX_ATTEMPTS", interval_key="SMS_PHONE_INTERVAL",
-                 per_hour_key="SMS_PHONE_PER_HOUR", ip_per_hour_key="SMS_IP_PER_HOUR",
-                 rate_limited=SmsRateLimited)
+                 per_hour_key="SMS_PHONE_PER_HOUR", ip_per_hour_key="SMS_IP_PER_HOUR")
 
 
 def send_code(phone: str, purpose: str, locale=None) -> None:
     """Send a fresh code for ``purpose`` to ``phone`` (E.164), replacing any earlier one.
 
-    Raises ``SmsRateLimited`` or ``SmsDeliveryError``; on either no code is left behind."""
+    Raises ``mfa.codes.RateLimited`` or ``DeliveryError``; on either no code is left behind."""
     def deliver(params):
         text = TEMPLATES["verification_code"][language(locale)].format(**params)
         sender().send(SmsMessage(to=phone, text=text, template="verification_code",
                                  params=params))
 
-    CODES.send(phone, purpose, deliver, SmsDeliveryError)
+    CODES.send(phone, purpose, deliver)
 
 
 def verify_code(phone: str, purpose: str, code: str) -> bool:
@@ -187,7 +160,7 @@ def verify_code(phone: str, purpose: str, code: str) -> bool:
     return CODES.verify(phone, purpose, code)
 
 
-class SmsCode:
+class SmsCode(SecondFactor):
     """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
     verified number. A text message is the weakest second factor (SIM swap, interception), so
     it is offered only to citizens who have no authenticator app or passkey: it lets them meet
@@ -199,7 +172,15 @@ class SmsCode:
         return ["sms"]
 
     def available_for(self, user) -> bool:
-        if not (user.phone and user.phone_verified):
-            return False
-        return not Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
-                                       Factor.kind.in_(("totp", "webauthn"))).first()
+        return bool(user.phone and user.phone_verified) and not has_strong_factor(user)
+
+    def begin(self, user, state):
+        send_code(user.phone, LOGIN_PURPOSE)
+        state["sent"] = True
+        return None
+
+    def verify(self, user, state, submission):
+        return verify_code(user.phone, LOGIN_PURPOSE, submission.get("code", ""))
+
+    def undelivered(self):
+        return _("We could not send the text message just now. Try again in a few minutes.")

@@ -24,6 +24,7 @@ from sqlalchemy import update
 from idp.crypto import open_sealed
 from idp.crypto import seal
 from idp.extensions import db
+from mfa.base import SecondFactor
 from mfa.base import factor_name
 from mfa.models import Factor
 
@@ -33,10 +34,11 @@ ISSUER_NAME = "统一身份认证"
 VALID_WINDOW = 1
 
 
-class Totp:
+class Totp(SecondFactor):
     """The TOTP plugin (see :mod:`mfa.base`)."""
 
     kind = KIND
+    strong = True
 
     def amr(self, factor):
         """RFC 8176 section 2: ``otp``, one-time password (RFC 6238)."""
@@ -45,6 +47,9 @@ class Totp:
     def available_for(self, user):
         return db.session.execute(
             _confirmed(user.id).with_only_columns(Factor.id).limit(1)).first() is not None
+
+    def verify(self, user, state, submission):
+        return verify(user, submission.get("code", ""))
 
 
 def begin_enrolment(user, name: str | None) -> tuple[Factor, str, str, str]:

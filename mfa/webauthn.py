@@ -17,7 +17,10 @@ import secrets
 import time
 import uuid
 from hashlib import sha256
+from urllib.parse import urlsplit
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +47,8 @@ from webauthn.helpers.structs import UserVerificationRequirement
 from idp.accounts.models import User
 from idp.extensions import db
 from idp.store import store
+from mfa.base import Rejected
+from mfa.base import SecondFactor
 from mfa.base import factor_name
 from mfa.models import Factor
 
@@ -55,20 +60,17 @@ ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256,
               COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
 
 
-class WebAuthnError(Exception):
+class WebAuthnError(Rejected):
     """A refused ceremony; ``code`` is one of the module's error codes, ``message`` is for
     logs (never shown to users as is)."""
 
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
-
-class WebAuthn:
+class WebAuthn(SecondFactor):
     """The WebAuthn plugin (see :mod:`mfa.base`)."""
 
     kind = KIND
+    strong = True
+    script = True
 
     def amr(self, factor):
         """RFC 8176 section 2: ``hwk`` (key bound to the authenticator's hardware) or ``swk``
@@ -77,6 +79,28 @@ class WebAuthn:
 
     def available_for(self, user):
         return bool(_credentials_of(user.id))
+
+    def begin(self, user, state):
+        options, state["ceremony"] = authentication_options(relying_party()[0], user)
+        return options
+
+    def verify(self, user, state, submission):
+        rp_id, origin = relying_party()
+        user_id, factor = finish_authentication(state.pop("ceremony", ""), submission, origin,
+                                                rp_id)
+        if user_id != user.id:
+            raise WebAuthnError("unknown_credential", "the credential is another account's")
+        return factor
+
+    def rejected(self):
+        return _("The security key or passkey was not accepted.")
+
+
+def relying_party() -> tuple[str, str]:
+    """``(rp_id, origin)``: the issuer's host and origin (browsers refuse an IP address as
+    RP ID, so passkeys need a domain)."""
+    issuer = urlsplit(current_app.config["ISSUER"])
+    return issuer.hostname, f"{issuer.scheme}://{issuer.netloc}"
 
 
 def registration_options(user, rp_id: str, rp_name: str) -> tuple[str, str]:

@@ -37,6 +37,8 @@ from idp.extensions import db
 from idp.extensions import limiter
 from idp.store import store
 from mfa import email
+from mfa.codes import DeliveryError
+from mfa.codes import RateLimited
 
 EVENT_LABELS.update({
     "email.added": lambda: _("Email address confirmed"),
@@ -85,7 +87,7 @@ def email_code(user, session):
             "This address is already confirmed on your account."))
     try:
         email.send_code(address, _confirm_purpose(user), str(get_locale()))
-    except email.EmailRateLimited as exc:
+    except RateLimited as exc:
         if exc.scope == "address_interval":
             error = _("A code was sent to this address a moment ago. Wait %(seconds)d seconds "
                       "before asking for another one.", seconds=exc.retry_after)
@@ -93,7 +95,7 @@ def email_code(user, session):
             error = _("Too many codes have been requested. Try again in %(minutes)d minutes.",
                       minutes=(exc.retry_after + 59) // 60)
         return _email_page(user, 429, typed=raw, error=error)
-    except email.EmailDeliveryError:
+    except DeliveryError:
         return _email_page(user, 503, typed=raw, error=_(
             "We could not send the email just now. Try again in a few minutes."))
     store().set(_pending_key(user), {"email": address,

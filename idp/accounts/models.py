@@ -27,6 +27,8 @@ class User(db.Model):
     #: Consecutive failed logins (reset by a successful one) and when the last happened.
     failed_logins = db.Column(db.Integer, nullable=False, default=0)
     last_failed_at = db.Column(db.Integer)
+    #: Consecutive wrong second-factor answers, across logins (reset by a right one).
+    failed_factors = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     #: Level of assurance of the identity binding (1 self-declared .. 4 in person).
     loa = db.Column(db.Integer, nullable=False, default=1)
     password_hash = db.Column(db.String(255))

@@ -36,6 +36,8 @@ from idp.audit import service as audit
 from idp.extensions import db
 from idp.extensions import limiter
 from mfa import sms
+from mfa.codes import DeliveryError
+from mfa.codes import RateLimited
 
 bp = Blueprint("registration", __name__)
 
@@ -97,7 +99,7 @@ def send_code():
                      error=_("Enter a valid mobile phone number."))
     try:
         sms.send_code(phone, PURPOSE)
-    except sms.SmsRateLimited as exc:
+    except RateLimited as exc:
         headers = {"Retry-After": str(exc.retry_after)}
         if exc.scope == "phone_interval":
             return _page("code", 429, phone=phone, shown_phone=display_phone(phone),
@@ -108,7 +110,7 @@ def send_code():
         return _page("phone", 429, phone=raw[:32], headers=headers, error=_(
             "Too many codes have been requested. Try again in %(minutes)d minutes.",
             minutes=minutes))
-    except sms.SmsDeliveryError:
+    except DeliveryError:
         return _page("phone", 503, phone=raw[:32], error=_(
             "We could not send the text message just now. Try again in a few minutes."))
     minutes = max(1, current_app.config["SMS_CODE_TTL"] // 60)

@@ -23,17 +23,15 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from clients.service import get_client
-from idp.accounts import password_policy
+from idp.accounts import service
 from idp.accounts import sessions
 from idp.accounts import shown_once
 from idp.accounts.models import Consent
 from idp.accounts.models import User
-from idp.accounts.passwords import hash_password
-from idp.accounts.passwords import verify_password
-from idp.accounts.signals import consent_revoked
-from idp.accounts.views import login_for_account
 from idp.audit import service as audit
 from idp.extensions import db
+from idp.interaction.journey import login_for_account
+from mfa import base as mfa
 from mfa import recovery
 from mfa import totp
 from mfa import webauthn
@@ -43,7 +41,6 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 #: Credential changes need a login at most this old (seconds).
 REAUTH_SECONDS = 10 * 60
-STRONG_KINDS = ("totp", "webauthn")
 
 
 def _user():
@@ -173,22 +170,11 @@ def profile(user, session):
 def password(user, session):
     if request.method == "GET":
         return account_page("account/password.html", user=user)
-    ok, _unused = verify_password(user.password_hash, request.form.get("current", ""))
-    new = request.form.get("new", "")
-    error = None
-    if not ok:
-        error = _("The current password is not correct.")
-    elif new != request.form.get("confirm", ""):
-        error = _("The two passwords do not match.")
-    else:
-        error = password_policy.problem(new, user.phone)
+    error = service.change_password(user, request.form.get("current", ""),
+                                    request.form.get("new", ""),
+                                    request.form.get("confirm", ""), keep_sid=session["sid"])
     if error:
-        audit.record("password.change", "failure", user_id=user.id)
         return account_page("account/password.html", status=400, user=user, error=error)
-    user.password_hash = hash_password(new)
-    db.session.commit()
-    ended = sessions.end_for(user.id, keep_current=True)
-    audit.record("password.changed", user_id=user.id, detail={"other_sessions_ended": ended})
     return done(_("Your password was changed. Other devices were signed out."))
 
 
@@ -213,16 +199,10 @@ def totp_enrol(user, session):
     return done(_("Your authenticator app is set up."))
 
 
-def _relying_party():
-    from idp.accounts.second_factor import relying_party
-
-    return relying_party()
-
-
 @bp.route("/passkeys/options", methods=["POST"])
 @signed_in(fresh=True)
 def passkey_options(user, session):
-    rp_id, _origin = _relying_party()
+    rp_id, _origin = webauthn.relying_party()
     options, state_id = webauthn.registration_options(user, rp_id, _("Unified Identity "
                                                                       "Authentication"))
     return current_app.response_class(options, mimetype="application/json", headers={
@@ -232,7 +212,7 @@ def passkey_options(user, session):
 @bp.route("/passkeys", methods=["POST"])
 @signed_in(fresh=True)
 def passkey_add(user, session):
-    rp_id, origin = _relying_party()
+    rp_id, origin = webauthn.relying_party()
     try:
         factor = webauthn.finish_registration(
             user, request.headers.get("X-State", ""), request.get_data(as_text=True), origin,
@@ -271,12 +251,9 @@ def factor_delete(user, session, factor_id):
     factor = _own_factor(user, factor_id)
     if factor is None:
         return done(_("Nothing was changed."))
-    strong = Factor.query.filter(Factor.user_id == user.id, Factor.confirmed.is_(True),
-                                 Factor.kind.in_(STRONG_KINDS)).count()
-    if strong == 1 and request.form.get("confirm") != "yes":
+    if mfa.count_strong_factors(user) == 1 and request.form.get("confirm") != "yes":
         return account_page("account/confirm_delete.html", factor=factor)
-    db.session.delete(factor)
-    db.session.commit()
+    mfa.remove(factor)
     audit.record("mfa.factor.removed", user_id=user.id, detail={"kind": factor.kind,
                                                                  "factor_id": factor_id})
     return done(_("The factor was removed."))
@@ -303,7 +280,8 @@ def recovery_codes_shown(user, session, view_id):
 def session_end(user, session, sid):
     ended = sessions.end_for(user.id, sid=sid)
     audit.record("session.ended", user_id=user.id, detail={"count": ended})
-    if sessions.current() is None:
+    if sid == session["sid"]:
+        sessions.end()
         return redirect(url_for("account.overview"), code=303)
     return done(_("The session was signed out."))
 
@@ -311,7 +289,7 @@ def session_end(user, session, sid):
 @bp.route("/sessions/end-others", methods=["POST"])
 @signed_in()
 def sessions_end_others(user, session):
-    ended = sessions.end_for(user.id, keep_current=True)
+    ended = sessions.end_for(user.id, keep_sid=session["sid"])
     audit.record("session.ended", user_id=user.id, detail={"count": ended, "others": True})
     return done(_("Your other sessions were signed out."))
 
@@ -319,14 +297,8 @@ def sessions_end_others(user, session):
 @bp.route("/platforms/<client_id>/revoke", methods=["POST"])
 @signed_in()
 def platform_revoke(user, session, client_id):
-    consent = Consent.query.filter_by(user_id=user.id, client_id=client_id).first()
-    if consent is None:
+    if not service.withdraw_consent(user, client_id):
         return done(_("Nothing was changed."))
-    db.session.delete(consent)
-    db.session.commit()
-    consent_revoked.send(current_app._get_current_object(), user_id=user.id,
-                         client_id=client_id)
-    audit.record("consent.revoked", user_id=user.id, detail={"client_id": client_id})
     return done(_("The platform's access was withdrawn."))
 
 

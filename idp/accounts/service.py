@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 import phonenumbers
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts import password_policy
+from idp.accounts import sessions
 from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import hasher
 from idp.accounts.passwords import verify_password
+from idp.accounts.signals import consent_revoked
 from idp.audit import service as audit
 from idp.extensions import db
 from idp.store import store
@@ -150,6 +153,65 @@ def _note_failure(key, user, now):
         audit.record("account.locked", "success", user_id=user.id, actor="system",
                      detail={"until": user.locked_until})
     audit.record("login.failure", "failure", user_id=user.id, detail=detail)
+
+
+def note_factor_failure(user) -> bool:
+    """Count a wrong second-factor answer against the account; True when that locked it
+    (``FACTOR_LOCKOUT_THRESHOLD`` in a row, across logins: a right password does not reset
+    the count, a right second factor does). Commits."""
+    cfg = current_app.config
+    user.failed_factors = (user.failed_factors or 0) + 1
+    locked = user.failed_factors >= cfg["FACTOR_LOCKOUT_THRESHOLD"] and user.status == "active"
+    if locked:
+        now = int(time.time())
+        user.status, user.locked_until = "locked", now + cfg["LOCKOUT_SECONDS"]
+        user.lock_reason = "too many wrong second-factor answers"
+        audit.record("account.locked", "success", user_id=user.id, actor="system",
+                     detail={"until": user.locked_until, "reason": "second_factor"})
+    db.session.commit()
+    return locked
+
+
+def factor_succeeded(user):
+    """A right second factor ends the run of wrong ones. Commits only when there was one."""
+    if user.failed_factors:
+        user.failed_factors = 0
+        db.session.commit()
+
+
+def change_password(user, current, new, confirm, keep_sid=None):
+    """Change the citizen's password: the current one, the new one twice, and the policy. On
+    success every other session ends (all but ``keep_sid``). Returns the problem to show, or
+    None once changed. Audited either way; commits."""
+    ok, _unused = verify_password(user.password_hash, current)
+    if not ok:
+        problem = _("The current password is not correct.")
+    elif new != confirm:
+        problem = _("The two passwords do not match.")
+    else:
+        problem = password_policy.problem(new, user.phone)
+    if problem:
+        audit.record("password.change", "failure", user_id=user.id)
+        return problem
+    user.password_hash = hash_password(new)
+    db.session.commit()
+    ended = sessions.end_for(user.id, keep_sid=keep_sid)
+    audit.record("password.changed", user_id=user.id, detail={"other_sessions_ended": ended})
+    return None
+
+
+def withdraw_consent(user, client_id) -> bool:
+    """The citizen withdraws a platform's access: the consent goes and its tokens stop
+    (``consent_revoked``). False when there was none. Audited; commits."""
+    consent = Consent.query.filter_by(user_id=user.id, client_id=client_id).first()
+    if consent is None:
+        return False
+    db.session.delete(consent)
+    db.session.commit()
+    consent_revoked.send(current_app._get_current_object(), user_id=user.id,
+                         client_id=client_id)
+    audit.record("consent.revoked", user_id=user.id, detail={"client_id": client_id})
+    return True
 
 
 def remember_consent(user_id, client_id, scopes):

@@ -1,9 +1,10 @@
 """The browser's single sign-on session, kept server-side in the shared store.
 
 The cookie holds a random secret; the store keeps the session under its SHA-256, so a store
-dump cannot be replayed as cookies. A new secret is issued at every login (no fixation). The
-session carries ``sid`` (published in tokens), the login's ``auth_time``, ``amr`` and ``acr``,
-and the clients it has been used with.
+dump cannot be replayed as cookies. A new secret is issued at every login and whenever the
+login gets stronger (a step-up), and the old one is dead at once (no fixation: OWASP ASVS
+v4.0 3.2.1). The session carries ``sid`` (published in tokens), the login's ``auth_time``,
+``amr`` and ``acr``, and the clients it has been used with.
 """
 
 import hashlib
@@ -50,24 +51,33 @@ def start(user, amr, acr):
     end()
     cfg = current_app.config
     now = int(time.time())
-    secret = secrets.token_urlsafe(32)
     data = {"sid": secrets.token_urlsafe(16), "user_id": user.id, "auth_time": now,
             "amr": amr, "acr": acr, "clients": [], "created_at": now, "last_seen": now,
             "expires_at": now + cfg["SSO_SESSION_TTL"],
             "ip": request.remote_addr, "user_agent": request.user_agent.string[:200]}
-    _save(secret, data)
-    digests = [d for d in store().get(_index(user.id)) or [] if d != _digest(secret)]
-    store().set(_index(user.id), [*digests[-49:], _digest(secret)], cfg["SSO_SESSION_TTL"])
-    g.sso, g.sso_secret, g.sso_set_cookie = data, secret, secret
+    _remember(user.id, secrets.token_urlsafe(32), data)
     return data
+
+
+def _remember(user_id, secret, data, forget=None):
+    """Keep ``data`` under ``secret``, list it among the citizen's sessions (instead of the
+    secret ``forget``) and give the browser the cookie."""
+    _save(secret, data)
+    gone = {_digest(secret), _digest(forget) if forget else None}
+    digests = [d for d in store().get(_index(user_id)) or [] if d not in gone]
+    store().set(_index(user_id), [*digests[-49:], _digest(secret)],
+                current_app.config["SSO_SESSION_TTL"])
+    g.sso, g.sso_secret, g.sso_set_cookie = data, secret, secret
 
 
 def step_up(amr, acr):
     """The session's citizen has just proved another factor: record it as a new
-    authentication (OIDC ``auth_time``) with the stronger ``amr``/``acr``."""
+    authentication (OIDC ``auth_time``) with the stronger ``amr``/``acr``, under a new secret
+    (the session keeps its ``sid``, which platforms know it by)."""
     data = current()
     data.update(amr=amr, acr=acr, auth_time=int(time.time()))
-    _save(g.sso_secret, data)
+    store().delete(_key(g.sso_secret))
+    _remember(data["user_id"], secrets.token_urlsafe(32), data, forget=g.sso_secret)
     return data
 
 
@@ -95,21 +105,17 @@ def list_for(user_id):
     return sorted(found, key=lambda item: item[1]["last_seen"], reverse=True)
 
 
-def end_for(user_id, sid=None, keep_current=False):
-    """End one of the citizen's sessions (by ``sid``) or all of them (optionally not this
-    browser's). Returns how many ended."""
-    mine = current()
+def end_for(user_id, sid=None, keep_sid=None):
+    """End one of the citizen's sessions (by ``sid``) or all of them but ``keep_sid``, from
+    anywhere (a browser, the command line, an administrator). Returns how many ended. The
+    browser whose session ended finds itself logged out at its next request."""
     ended = 0
     for digest in list(store().get(_index(user_id)) or []):
         data = store().get("sso:" + digest)
-        if data is None or (sid and data["sid"] != sid):
-            continue
-        if keep_current and mine and data["sid"] == mine["sid"]:
+        if data is None or (sid and data["sid"] != sid) or data["sid"] == keep_sid:
             continue
         store().delete("sso:" + digest)
         ended += 1
-        if mine and data["sid"] == mine["sid"]:
-            g.sso, g.sso_clear_cookie = None, True
     return ended
 
 

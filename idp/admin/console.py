@@ -45,13 +45,13 @@ from idp.accounts import shown_once
 from idp.accounts.assurance import is_multi_factor
 from idp.accounts.models import User
 from idp.accounts.self_service import EVENT_LABELS
-from idp.accounts.views import login_for_account
 from idp.admin import readable
 from idp.admin import roles
 from idp.admin import service
 from idp.audit import service as audit
 from idp.errors import UserFacingError
 from idp.extensions import db
+from idp.interaction.journey import login_for_account
 from idp.store import store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -123,6 +123,7 @@ SCHEMAS = {
     "User": _obj({
         **USER_SUMMARY, "uuid": STR, "email_verified": {"type": "boolean"},
         "locked_until": NULLABLE_INT, "lock_reason": NULLABLE_STR, "failed_logins": INT,
+        "failed_factors": INT,
         "roles": {"type": "array", "items": STR},
         "factors": {"type": "array", "items": _obj(
             {"id": INT, "kind": STR, "name": STR, "created_at": INT,

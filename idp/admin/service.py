@@ -13,7 +13,6 @@ import re
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask import has_request_context
 from sqlalchemy import func
 from sqlalchemy import literal_column
 from sqlalchemy import or_
@@ -128,6 +127,7 @@ def user_detail(user) -> dict:
         "locked_until": user.locked_until,
         "lock_reason": user.lock_reason,
         "failed_logins": user.failed_logins,
+        "failed_factors": user.failed_factors,
         "roles": sorted(roles.roles_of(user.id)),
         "factors": [{"id": f.id, "kind": f.kind, "name": f.name, "created_at": f.created_at,
                      "last_used_at": f.last_used_at} for f in factors],
@@ -151,11 +151,7 @@ def _end_sign_ins(user):
     from idp.oauth.models import OAuthToken
     from idp.oauth.tokens import revoke_family
 
-    if has_request_context():
-        sessions.end_for(user.id)
-    else:  # the command line
-        with current_app.test_request_context():
-            sessions.end_for(user.id)
+    sessions.end_for(user.id)
     families = {row.family_id for row in OAuthToken.query.filter_by(user_id=user.id,
                                                                     revoked_at=None)}
     for family in families:
@@ -185,15 +181,16 @@ def unlock(user_id, *, actor, role, acting_user_id=None) -> User:
     """The account may log in again, its failure count cleared (as ``idp users unlock``)."""
     user = get_user(user_id)
     _guard(user, role, acting_user_id)
-    if user.status == "active" and not user.failed_logins:
+    if user.status == "active" and not user.failed_logins and not user.failed_factors:
         return user
     before = {"status": user.status, "lock_reason": user.lock_reason,
-              "failed_logins": user.failed_logins}
-    user.status, user.locked_until, user.lock_reason, user.failed_logins = "active", None, None, 0
+              "failed_logins": user.failed_logins, "failed_factors": user.failed_factors}
+    user.status, user.locked_until, user.lock_reason = "active", None, None
+    user.failed_logins = user.failed_factors = 0
     audit.record("account.unlocked", user_id=user.id, actor=actor, role=role,
                  target=f"user:{user.id}",
                  detail={"before": before, "after": {"status": "active", "lock_reason": None,
-                                                     "failed_logins": 0}})
+                                                     "failed_logins": 0, "failed_factors": 0}})
     return user
 
 

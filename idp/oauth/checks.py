@@ -75,7 +75,7 @@ def check_nonce(grant):
 
 def check_prompt(grant):
     """OIDC Core 3.1.2.1: known values only, and ``none`` stands alone."""
-    prompts = (grant.request.payload.data.get("prompt") or "").split()
+    prompts = requested_prompts(grant.request.payload.data)
     unknown = [p for p in prompts if p not in PROMPTS]
     if unknown:
         raise InvalidRequestError(f"Unsupported 'prompt' value: {' '.join(unknown)}")
@@ -187,6 +187,10 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("Missing code_verifier: send the PKCE code_verifier whose "
                                       "S256 challenge went to /authorize.")
         super().validate_code_verifier(grant, result)
+
+
+def requested_prompts(data) -> list[str]:
+    return (data.get("prompt") or "").split()
 
 
 def requested_max_age(data):

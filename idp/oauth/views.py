@@ -1,11 +1,11 @@
 """Protocol endpoints. Views stay thin: validation lives in Authlib grants and
 ``idp.oauth.checks``; login and consent happen in ``idp.accounts`` through interactions."""
 
-import time
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError
+from authlib.oidc.core.errors import AccountSelectionRequiredError
 from authlib.oidc.core.errors import ConsentRequiredError
 from authlib.oidc.core.errors import InteractionRequiredError
 from authlib.oidc.core.errors import LoginRequiredError
@@ -16,13 +16,10 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import url_for
 from flask_babel import gettext as _
 
-from idp import interaction
 from idp.accounts import assurance
 from idp.accounts import sessions
-from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.bearer import BearerGuard
 from idp.bearer import insufficient_scope
@@ -30,8 +27,13 @@ from idp.bearer import invalid_token
 from idp.errors import UserFacingError
 from idp.extensions import csrf
 from idp.extensions import db
+from idp.interaction.journey import Journey
+from idp.interaction.journey import JourneyError
+from idp.interaction.record import Login
+from idp.interaction.record import Needs
 from idp.oauth import tokens
 from idp.oauth.checks import requested_max_age
+from idp.oauth.checks import requested_prompts
 from idp.oauth.claims import essential_acr_values
 from idp.oauth.claims import parse_claims_request
 from idp.oauth.claims import userinfo as userinfo_claims
@@ -41,15 +43,7 @@ from idp.oauth.server import authorization_server
 bp = Blueprint("oauth", __name__)
 
 
-class UnmetAuthenticationRequirements(OAuth2Error):
-    """OpenID Connect Core Unmet Authentication Requirements 1.0: the citizen could not
-    meet what the platform asked for (here: a second factor)."""
-
-    error = "unmet_authentication_requirements"
-
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-#: Scopes the citizen consents to even for a first-party platform (``skip_consent``).
-ALWAYS_ASK = {"id_number"}
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -62,14 +56,14 @@ def authorize():
 
 @bp.route("/authorize/resume/<uid>")
 def resume(uid):
-    record = interaction.load(uid)
-    if record is None:
-        raise UserFacingError("invalid_request", _("This login request has expired. "
-                                                   "Return to the service and start again."))
-    return _authorize(record["params"], record=record)
+    """Where a login journey hands the browser back once a page completed its step."""
+    journey = Journey.load(uid)
+    return _authorize(journey.record.params, journey=journey)
 
 
-def _authorize(params, record=None, datalist=None):
+def _authorize(params, journey=None, datalist=None):
+    """Validate the request (Authlib's grant and our named checks), run the login journey,
+    then answer with a code. The journey needs nothing of OAuth but :func:`needs_of`."""
     g.ui_locales = params.get("ui_locales")
     server = authorization_server()
     oauth_request = StoredRequest(params, datalist)
@@ -77,124 +71,58 @@ def _authorize(params, record=None, datalist=None):
         grant = server.get_consent_grant(oauth_request, end_user=None)
     except OAuth2Error as error:
         return _error_response(error, params)
-    redirect_uri = params["redirect_uri"]
     client = oauth_request.client
+    if journey is None:
+        journey = Journey.start(client, needs_of(params, client), params, resume="oauth.resume")
     try:
-        login = _establish_login(params, record, client, redirect_uri)
-        if not isinstance(login, dict):
-            return login  # an interaction page
-        user = db.session.get(User, login["user_id"])
-        if user is None or not user.is_active:
-            sessions.end()
-            raise LoginRequiredError(redirect_uri=redirect_uri)
-        step = _assurance_step(params, record, client, user, login, redirect_uri)
-        if step is not None:
-            return step
-        # the level is the account's as it is now (it may have been raised in this flow)
-        login = {**login, "acr": assurance.acr_for(user, login["amr"])}
-        decision = _consent(params, record, user, client, login, redirect_uri)
-        if decision is not True:
-            return decision
-    except OAuth2Error as error:
-        if record:
-            interaction.finish(record)
-        error.state = params.get("state")
+        login = journey.proceed()
+    except JourneyError as exc:
+        journey.finish()
+        error = JOURNEY_ERRORS[exc.code](redirect_uri=params["redirect_uri"],
+                                         state=params.get("state"))
         return _error_response(error, params)
-    if record:
-        interaction.finish(record)
+    if not isinstance(login, Login):
+        return login  # the page of the next step
+    journey.finish()
     sessions.touch(client.client_id)
     oauth_request.login = login
+    user = db.session.get(User, login.user_id)
     response = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
     response.headers.update(NO_STORE)
     return response
 
 
-def _establish_login(params, record, client, redirect_uri):
-    """The login this request stands on: one just made in the interaction, or the browser's
-    SSO session if it satisfies ``prompt`` and ``max_age``; else an interaction page."""
-    prompts = set((params.get("prompt") or "").split())
-    session = sessions.current()
-    if record and record.get("unmet"):
-        raise UnmetAuthenticationRequirements(redirect_uri=redirect_uri)
-    if record and record.get("login"):
-        if session is None or session["sid"] != record["login"]["sid"]:
-            raise UserFacingError("invalid_request", _(
-                "Your browser did not keep the login session (are cookies blocked?). "
-                "Return to the service and start again."))
-        return record["login"]
-    max_age = requested_max_age(params)
-    need_login = (
-        session is None
-        or "login" in prompts
-        or (max_age is not None and time.time() - session["auth_time"] > max_age)
-    )
-    if need_login:
-        if "none" in prompts:
-            raise LoginRequiredError(redirect_uri=redirect_uri)
-        return _interaction(params, client, "login", record)
-    if "select_account" in prompts and not (record and record.get("selected")):
-        return _interaction(params, client, "select_account", record)
-    return {k: session[k] for k in ("user_id", "auth_time", "amr", "acr", "sid")}
-
-
-def _assurance_step(params, record, client, user, login, redirect_uri):
-    """What the platform needs beyond the login: a verified identity at its level (through
-    ``idp.realname``), then the second factor that level or its policy asks for (a step-up:
-    the session stands, only the missing factor is asked for). None when nothing is missing."""
-    prompts = set((params.get("prompt") or "").split())
-    level = assurance.required_level(client, (params.get("acr_values") or "").split())
+def needs_of(params, client) -> Needs:
+    """What this authorization request asks of the login, decided once: ``prompt`` and
+    ``max_age``; the level of assurance from the platform's minimum, ``acr_values`` and an
+    essential ``acr`` in the ``claims`` parameter; the platform's MFA and consent policies."""
     essential = essential_acr_values(parse_claims_request(params.get("claims")))
-    level = max(level, assurance.required_level(client, essential))
-    if user.loa < level:
-        if "none" in prompts:
-            raise InteractionRequiredError(redirect_uri=redirect_uri)
-        record = _interaction(params, client, "identity", record, login=login, save=False)
-        record["required_level"] = level
-        return _show(record)
-    if assurance.second_factor_needed(user, login["amr"], require_mfa=client.require_mfa,
-                                      level=level):
-        if "none" in prompts:
-            raise InteractionRequiredError(redirect_uri=redirect_uri)
-        return _interaction(params, client, "mfa", record, login=login, pending={
-            "user_id": user.id, "amr": login["amr"], "step_up": True})
-    return None
+    level = max(assurance.required_level(client, (params.get("acr_values") or "").split()),
+                assurance.required_level(client, essential))
+    return Needs(prompts=tuple(requested_prompts(params)), max_age=requested_max_age(params),
+                 level=level, mfa=bool(client.require_mfa),
+                 scopes=tuple((params.get("scope") or "").split()),
+                 skip_consent=bool(client.skip_consent),
+                 login_hint=(params.get("login_hint") or "")[:254],
+                 ui_locales=params.get("ui_locales") or "")
 
 
-def _consent(params, record, user, client, login, redirect_uri):
-    scopes = (params.get("scope") or "").split()
-    prompts = set((params.get("prompt") or "").split())
-    if record and record.get("consent"):
-        if record["consent"] != "allow":
-            raise AccessDeniedError(redirect_uri=redirect_uri)
-        return True
-    remembered = Consent.query.filter_by(user_id=user.id, client_id=client.client_id).first()
-    # a first-party platform skips the page, except for the identity document: the citizen
-    # always agrees to that one themselves
-    first_party = client.skip_consent and not set(scopes) & ALWAYS_ASK
-    if "consent" not in prompts and (first_party or (
-            remembered is not None and remembered.covers(scopes))):
-        return True
-    if "none" in prompts:
-        raise ConsentRequiredError(redirect_uri=redirect_uri)
-    return _interaction(params, client, "consent", record, login=login)
+class UnmetAuthenticationRequirements(OAuth2Error):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the citizen could not
+    meet what the platform asked for (a second factor, a verified identity)."""
+
+    error = "unmet_authentication_requirements"
 
 
-def _interaction(params, client, stage, record, login=None, pending=None, save=True):
-    """Hand the browser to an interaction page at ``stage`` (or, with ``save=False``, return
-    the record for the caller to complete and pass to ``_show``)."""
-    if record is None:
-        record = interaction.create(params, client.client_id, stage)
-    record["stage"] = stage
-    if login is not None:
-        record["login"] = login
-    if pending is not None:
-        record["pending"] = pending
-    return _show(record) if save else record
-
-
-def _show(record):
-    interaction.save(record)
-    return redirect(url_for("accounts.interaction_page", uid=record["uid"]), code=303)
+#: How each way a journey can end is answered (OIDC Core 3.1.2.6).
+JOURNEY_ERRORS = {
+    "login_required": LoginRequiredError,
+    "interaction_required": InteractionRequiredError,
+    "consent_required": ConsentRequiredError,
+    "account_selection_required": AccountSelectionRequiredError,
+    "access_denied": AccessDeniedError,
+    "unmet_authentication_requirements": UnmetAuthenticationRequirements,
+}
 
 
 def _error_response(error, params):

@@ -12,11 +12,11 @@ from idp.accounts import sessions
 from idp.accounts.models import User
 from idp.accounts.service import AccountError
 from idp.accounts.service import normalise_phone
-from idp.accounts.views import login_for_account
 from idp.admin.roles import acting_staff
 from idp.audit import service as audit
 from idp.errors import UserFacingError
 from idp.extensions import db
+from idp.interaction.journey import login_for_account
 from idp.realname import documents
 from idp.realname import service
 from idp.realname.views import bp

@@ -15,16 +15,15 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
-from idp import interaction
 from idp.accounts import sessions
 from idp.accounts.models import User
-from idp.accounts.views import INTERACTION_HEADERS
-from idp.accounts.views import load_interaction
-from idp.accounts.views import login_for_account
-from idp.accounts.views import resume
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.extensions import limiter
+from idp.interaction.journey import Journey
+from idp.interaction.journey import login_for_account
+from idp.interaction.steps import IDENTITY
+from idp.interaction.steps import INTERACTION_HEADERS
 from idp.realname import documents
 from idp.realname import service
 from idp.realname.models import REGISTRY
@@ -46,15 +45,14 @@ def level_text(level):
 
 @dataclass
 class Subject:
-    """Whose identity the page is about, and where it returns to."""
+    """Whose identity the page is about, and the login journey it is a step of (if any)."""
 
     user: User
-    record: dict | None = None
-    client: object = None
+    journey: Journey | None = None
 
     def url(self, endpoint, **values):
-        if self.record is not None:
-            values["uid"] = self.record["uid"]
+        if self.journey is not None:
+            values["uid"] = self.journey.uid
         return url_for(endpoint, **values)
 
 
@@ -78,22 +76,22 @@ def _subject(uid):
         if user is None or not user.is_active:
             return None
         return Subject(user)
-    record, client = load_interaction(uid)
-    login = record.get("login")
-    if (record.get("stage") != "identity" or not login or session is None
-            or session["sid"] != login["sid"] or user is None or not user.is_active):
+    journey = Journey.load(uid)
+    login = journey.record.login
+    if (journey.record.step != IDENTITY.name or not login or session is None
+            or session["sid"] != login.sid or user is None or not user.is_active):
         raise UserFacingError("invalid_request", _(
             "This login request has expired. Return to the service and start again."))
-    return Subject(user, record, client)
+    return Subject(user, journey)
 
 
 def _page(subject, error=None, status=200, form=None):
     html = render_template(
         "realname/identity.html", subject=subject, identity=service.summary(subject.user),
         doc_types=[(t, documents.type_label(t)) for t in documents.DOCUMENT_TYPES],
-        required=(subject.record or {}).get("required_level"), error=error, form=form or {},
-        REGISTRY=REGISTRY)
-    if subject.record is not None:
+        required=subject.journey.needs.level if subject.journey else None, error=error,
+        form=form or {}, REGISTRY=REGISTRY)
+    if subject.journey is not None:
         return html, status, INTERACTION_HEADERS
     return html, status, {"Cache-Control": "no-store"}
 
@@ -105,8 +103,8 @@ def _refused(subject, error, form=None):
 
 def _after_step(subject):
     """Back to the platform once its level is reached; otherwise the page again."""
-    if subject.record is not None and subject.user.loa >= subject.record["required_level"]:
-        return resume(subject.record)
+    if subject.journey is not None and subject.user.loa >= subject.journey.needs.level:
+        return subject.journey.advance()
     return redirect(subject.url("realname.page"), code=303)
 
 
@@ -166,7 +164,4 @@ def face_return(subject):
 def cancel(uid):
     """The citizen cannot or will not verify now: the platform hears
     ``unmet_authentication_requirements``."""
-    subject = _subject(uid)
-    subject.record["unmet"] = True
-    interaction.save(subject.record)
-    return redirect(url_for("oauth.resume", uid=uid), code=303)
+    return _subject(uid).journey.give_up()

@@ -14,8 +14,8 @@ import pytest
 
 from config import ConfigError
 from idp import create_app
+from mfa.codes import DeliveryError
 from mfa.sms import HttpGatewaySender
-from mfa.sms import SmsDeliveryError
 from mfa.sms import SmsMessage
 from tests.conftest import make_app
 from tests.factories import PRODUCTION as BASE_PRODUCTION
@@ -137,14 +137,14 @@ def test_a_slow_gateway_times_out(database_url, gateway):
 
 def test_the_sender_raises_a_typed_error(gateway):
     message = SmsMessage(to="+8613987654321", text="t", template="verification_code")
-    with pytest.raises(SmsDeliveryError, match="answered 500"):
+    with pytest.raises(DeliveryError, match="answered 500"):
         HttpGatewaySender(gateway(status=500).url, SECRET).send(message)
-    with pytest.raises(SmsDeliveryError, match="did not answer in time"):
+    with pytest.raises(DeliveryError, match="did not answer in time"):
         HttpGatewaySender(gateway(delay=1.5).url, SECRET, read_timeout=0.5).send(message)
     closed = Gateway()
     url = closed.url
     closed.server_close()  # nothing listens there any more
-    with pytest.raises(SmsDeliveryError, match="unreachable"):
+    with pytest.raises(DeliveryError, match="unreachable"):
         HttpGatewaySender(url, SECRET, connect_timeout=0.5).send(message)
 
 

@@ -73,10 +73,10 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
             "nonce": data.get("nonce"),
             "code_challenge": data.get("code_challenge"),
             "code_challenge_method": data.get("code_challenge_method"),
-            "auth_time": login["auth_time"],
-            "acr": login["acr"],
-            "amr": login["amr"],
-            "sid": login["sid"],
+            "auth_time": login.auth_time,
+            "acr": login.acr,
+            "amr": list(login.amr),
+            "sid": login.sid,
             "claims": parse_claims_request(data.get("claims")),  # checked at /authorize
             "expires_at": int(time.time()) + ttl,
         }

@@ -1,0 +1,132 @@
+"""The interaction record: one login journey's state, typed, kept in the shared store.
+
+A record is created when a journey first needs a page (an SSO login that needs nothing more
+never writes one) and lives at most ``INTERACTION_TTL`` seconds under ``ix:<uid>``. Every
+field is listed here; nothing else is stored. The protocol layer's request (``params``) is
+opaque to the journey: it is kept only so the protocol layer can resume it.
+"""
+
+import secrets
+import time
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import current_app
+
+from idp.store import store
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the platform asked of this login, decided by the protocol layer once:
+    ``prompts`` (OIDC ``prompt`` values), ``max_age`` (seconds, or None), ``level`` (the level
+    of assurance it needs, 1-4), ``mfa`` (its policy demands two factors), ``scopes`` (what it
+    asked to see), ``skip_consent`` (a first-party platform that asks for nothing the citizen
+    must always agree to), ``login_hint`` and ``ui_locales``."""
+
+    prompts: tuple[str, ...] = ()
+    max_age: int | None = None
+    level: int = 1
+    mfa: bool = False
+    scopes: tuple[str, ...] = ()
+    skip_consent: bool = False
+    login_hint: str = ""
+    ui_locales: str = ""
+
+    @property
+    def silent(self) -> bool:
+        """``prompt=none``: the journey may show no page at all."""
+        return "none" in self.prompts
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a journey established, and all that the protocol layer receives: the citizen, when
+    and how they authenticated (OIDC ``auth_time``, ``amr``, ``acr``) and the SSO session."""
+
+    user_id: int
+    auth_time: int
+    amr: tuple[str, ...]
+    acr: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A citizen part-way through logging in: the factors proved so far (``amr``), and whether
+    this strengthens the browser's existing session (``step_up``) instead of starting one."""
+
+    user_id: int
+    amr: tuple[str, ...]
+    step_up: bool = False
+
+
+@dataclass
+class Interaction:
+    uid: str
+    expires_at: int
+    client_id: str | None = None
+    #: the protocol layer's request parameters, replayed when it resumes
+    params: dict = field(default_factory=dict)
+    needs: Needs = field(default_factory=Needs)
+    #: the protocol layer's endpoint (taking ``uid``) that resumes a platform's journey
+    resume: str | None = None
+    #: account pages: the path of ours to return to once logged in (no platform involved)
+    return_to: str | None = None
+    #: the step whose page the browser was last sent to
+    step: str = ""
+    login: Login | None = None
+    pending: Pending | None = None
+    #: ``prompt=select_account`` answered: "continue" (this session) or "other"
+    account_choice: str | None = None
+    #: the consent step's answer: "allow" or "deny"
+    consent: str | None = None
+    #: the citizen gave up on a step the platform requires
+    unmet: bool = False
+    #: wrong second-factor attempts in this journey
+    factor_tries: int = 0
+    #: per-factor ceremony state: a WebAuthn state id, which codes were sent …
+    factor_state: dict = field(default_factory=dict)
+
+    def to_store(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_store(cls, data: dict) -> "Interaction":
+        """The record as stored (JSON: tuples come back as lists)."""
+        needs = data["needs"]
+        data = {**data, "needs": Needs(**{**needs, "prompts": tuple(needs["prompts"]),
+                                          "scopes": tuple(needs["scopes"])})}
+        for name, kind in (("login", Login), ("pending", Pending)):
+            if data[name] is not None:
+                data[name] = kind(**{**data[name], "amr": tuple(data[name]["amr"])})
+        return cls(**data)
+
+
+def new(**values) -> Interaction:
+    """A fresh record (not yet saved)."""
+    ttl = current_app.config["INTERACTION_TTL"]
+    return Interaction(uid=secrets.token_urlsafe(24), expires_at=int(time.time()) + ttl,
+                       **values)
+
+
+def load(uid) -> Interaction | None:
+    if not isinstance(uid, str) or len(uid) > 64:
+        return None
+    data = store().get("ix:" + uid)
+    if data is None or data["expires_at"] <= time.time():
+        return None
+    try:
+        return Interaction.from_store(data)
+    except (KeyError, TypeError):  # written by an older release: start again
+        return None
+
+
+def save(record: Interaction) -> None:
+    ttl = max(1, int(record.expires_at - time.time()))
+    store().set("ix:" + record.uid, record.to_store(), ttl)
+
+
+def finish(record: Interaction) -> None:
+    store().delete("ix:" + record.uid)
