@@ -364,11 +364,21 @@ def check_sector_document(url, redirect_uris):
             f"redirect URI(s) not listed at sector_identifier_uri: {' '.join(missing)}")
 
 
+def _receiving_host(uri):
+    """The host a redirect URI proves, for the pairwise sector (OIDC Core 8.1): an https
+    URI's host; None for a loopback or private-use URI, which any app on a device may claim."""
+    parts = urlsplit(uri)
+    return parts.hostname if parts.scheme == "https" else None
+
+
 def sector_for(values, client_id):
     """The sector of pairwise subjects for a new client (OIDC Core 8.1): the operator's
-    ``sector_identifier``, else the host of ``sector_identifier_uri``, else the one https host
-    of the redirect URIs. A client with only loopback or private-use redirect URIs (a native
-    app: anyone can register those) gets a sector of its own."""
+    ``sector_identifier``, else the host of ``sector_identifier_uri`` (its document lists
+    every redirect URI, ``check_sector_document``), else the one https host of the redirect
+    URIs. Redirect URIs on more than one host, a loopback or private-use URI beside an https
+    host included, prove no sector: a pairwise client needs a ``sector_identifier_uri``. A
+    client whose redirect URIs prove no host (only loopback or private-use ones: a native
+    app, which anyone can register) or with public subjects gets a sector of its own."""
     uri_host = urlsplit(values["sector_identifier_uri"]).hostname if values.get(
         "sector_identifier_uri") else None
     explicit = values.get("sector_identifier")
@@ -376,12 +386,14 @@ def sector_for(values, client_id):
         raise _meta("sector_identifier differs from the host of sector_identifier_uri")
     if explicit or uri_host:
         return explicit or uri_host
-    hosts = []
-    for uri in values["redirect_uris"]:
-        parts = urlsplit(uri)
-        if parts.scheme == "https" and parts.hostname not in hosts:
-            hosts.append(parts.hostname)
-    if len(hosts) > 1 and values["subject_type"] == "pairwise":
-        raise _meta("redirect URIs on several hosts need a sector identifier for pairwise "
-                    "subjects (sector_identifier_uri)")
-    return hosts[0] if hosts else "client:" + client_id
+    hosts = list(dict.fromkeys(_receiving_host(uri) for uri in values["redirect_uris"]))
+    if values["subject_type"] != "pairwise":
+        return "client:" + client_id
+    if len(hosts) > 1:
+        shown = ", ".join(dict.fromkeys(urlsplit(uri).hostname or urlsplit(uri).scheme + ":"
+                                        for uri in values["redirect_uris"]))
+        raise _meta(f"redirect URIs on more than one host ({shown}) need a sector identifier for "
+                    "pairwise subjects: a sector_identifier_uri, an https URL on the sector's "
+                    "host serving a JSON array of every redirect URI (OIDC Core 8.1; a loopback "
+                    "or private-use redirect URI counts as a host of its own)")
+    return hosts[0] if hosts and hosts[0] else "client:" + client_id
