@@ -43,6 +43,7 @@ from idp.admin import service
 from idp.audit import service as audit
 from idp.extensions import csrf
 from idp.extensions import db
+from idp.ids import row_id
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)  # bearer tokens only: no cookie is ever read here
@@ -280,9 +281,10 @@ def _optional_text(body, name, limit):
 
 def _id(value):
     """A numeric id from the path; anything else names nothing (404)."""
-    if not re.fullmatch(r"\d{1,10}", value) or not 0 < int(value) <= service.MAX_ID:
+    number = row_id(value)
+    if number is None:
         raise ApiError(404, "not_found", f"no such resource {value[:40]!r}")
-    return int(value)
+    return number
 
 
 def _page(items, page, per_page, total):

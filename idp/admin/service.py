@@ -24,12 +24,12 @@ from idp.accounts.service import normalise_phone
 from idp.admin import roles
 from idp.audit import service as audit
 from idp.extensions import db
+from idp.ids import MAX_ROW_ID
 from idp.keys.models import SigningKey
 from mfa.models import Factor
 from mfa.models import RecoveryCode
 
-#: Ids beyond a 32-bit integer name nothing (and SQLite refuses larger numbers outright).
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_ROW_ID
 MAX_PER_PAGE = 100
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from idp.audit.models import AuditEvent
 from idp.audit.models import AuditHead
 from idp.extensions import db
+from idp.ids import MAX_ROW_ID
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("at", "actor", "user_id", "action", "outcome", "ip", "user_agent", "detail")
@@ -74,6 +75,15 @@ def _lock_head():
     return db.session.execute(stmt).scalar_one()
 
 
+def _header_text(value, limit):
+    """Text from a request header (the browser, an address a proxy forwarded) as stored: its
+    printable characters (PostgreSQL refuses NUL in text), at most ``limit`` of them (the
+    column's length)."""
+    if value is None:
+        return None
+    return "".join(c for c in value if c.isprintable())[:limit]
+
+
 def record(action, outcome="success", *, user_id=None, actor=None, detail=None, role=None,
            target=None):
     """Append an event to the chain and **commit the session**.
@@ -97,8 +107,9 @@ def record(action, outcome="success", *, user_id=None, actor=None, detail=None, 
             "user_id": user_id,
             "action": action,
             "outcome": outcome,
-            "ip": request.remote_addr if has_request_context() else None,
-            "user_agent": request.user_agent.string[:200] if has_request_context() else None,
+            "ip": _header_text(request.remote_addr, 45) if has_request_context() else None,
+            "user_agent": (_header_text(request.user_agent.string, 200)
+                           if has_request_context() else None),
             "detail": detail or {},
             "role": role,
             "target": target,
@@ -306,10 +317,6 @@ def event_dict(event):
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
-
-
-#: Ids are 32-bit integers on PostgreSQL: a larger number can match nothing.
-MAX_ROW_ID = 2**31 - 1
 
 
 def _row_id(value, name, what="a whole number") -> int:

@@ -7,6 +7,8 @@ from authlib.oauth2.rfc6749 import ClientAuthentication
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7009 import RevocationEndpoint as BaseRevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as BaseIntrospectionEndpoint
@@ -79,6 +81,17 @@ class AuthorizationServer(FlaskAuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+
+def client_secret_basic(query_client, request):
+    """Authlib's ``client_secret_basic``, except that Basic credentials it cannot read (none
+    after "Basic", not base64, not UTF-8: RFC 6749 2.3.1) name no client, so the request
+    gets ``invalid_client`` (RFC 6749 5.2) instead of an error inside Authlib."""
+    try:
+        extract_basic_authorization(request.headers)
+    except ValueError:  # UnicodeDecodeError is one
+        return None
+    return authenticate_client_secret_basic(query_client, request)
 
 
 #: Algorithms accepted for client assertions (and advertised in discovery).
@@ -216,8 +229,10 @@ def create_server(app):
     with app.app_context():
         private_key_jwt = PrivateKeyJWT()
     server.register_client_auth_method("private_key_jwt", private_key_jwt)
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.any_status_auth = ClientAuthentication(get_client)  # introspection only
     server.any_status_auth.register("private_key_jwt", private_key_jwt)
+    server.any_status_auth.register("client_secret_basic", client_secret_basic)
     server.register_endpoint(IntrospectionEndpoint)
     server.register_endpoint(RevocationEndpoint)
     server.register_extension(Issuer())
