@@ -10,6 +10,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+import idna
+from confusable_homoglyphs import categories
 from flask import current_app
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -49,6 +51,13 @@ CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9.:_-]{1,255}$")
 
 
+#: Scripts one host label may mix (UTS 39 5.2, "highly restrictive"): Latin with Chinese,
+#: Japanese or Korean writing. Any other mix (Latin with Cyrillic or Greek, say) is how
+#: look-alike hosts are made; digits and hyphens belong to every script.
+SCRIPT_MIXES = ({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}, {"LATIN", "HAN", "BOPOMOFO"},
+                {"LATIN", "HAN", "HANGUL"})
+
+
 class ClientValidationError(ValueError):
     """Invalid client metadata; ``error`` is the RFC 7591 error code."""
 
@@ -78,6 +87,50 @@ def is_private_use(uri):
     return "." in parts.scheme and not parts.netloc and parts.path.startswith("/")
 
 
+def ascii_host(uri, error):
+    """``uri`` with its host in ASCII (IDNA 2008 A-labels, after UTS 46 mapping: ``政府.cn``
+    becomes ``xn--mxtq1m.cn``), as stored and shown to reviewers; an ASCII host stays as
+    written. A host that is no valid name, or whose label mixes scripts (``SCRIPT_MIXES``),
+    is refused with ``error``. IP addresses and URIs without a host are returned as they are.
+    """
+    parts = urlsplit(uri)
+    host = parts.hostname
+    if not host or host.startswith("[") or _is_ip(host):
+        return uri
+    try:
+        encoded = idna.encode(host, uts46=True).decode("ascii")
+        labels = idna.decode(encoded).split(".")
+    except UnicodeError:  # idna.IDNAError is one
+        raise ClientValidationError(
+            error, f"{uri!r}: {host!r} is not a valid host name (IDNA 2008)") from None
+    for label in labels:
+        scripts = {categories.alias(c) for c in label} - {"COMMON", "INHERITED"}
+        if len(scripts) > 1 and not any(scripts <= mix for mix in SCRIPT_MIXES):
+            raise ClientValidationError(
+                error, f"{uri!r}: the host label {label!r} mixes scripts "
+                       f"({', '.join(sorted(scripts))}), as look-alike hosts do")
+    if host.isascii():
+        return uri
+    port = f":{parts.port}" if parts.port is not None else ""
+    return parts._replace(netloc=encoded + port).geturl()
+
+
+def _ascii_or_none(uri):
+    """``ascii_host(uri)``, or None for a URI whose host is not valid."""
+    try:
+        return ascii_host(uri, "invalid_redirect_uri")
+    except (ClientValidationError, ValueError):
+        return None
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def validate_redirect_uri(uri, *, native_public=False, error="invalid_redirect_uri"):
     """Exact URIs only (RFC 6749 3.1.2, RFC 9700 4.1.3): https; http on a loopback host
     (RFC 8252 7.3); a private-use scheme for native public clients (RFC 8252 7.1). No
@@ -103,7 +156,7 @@ def validate_redirect_uri(uri, *, native_public=False, error="invalid_redirect_u
     if "@" in parts.netloc:
         raise ClientValidationError(error, f"{uri!r} has user information")
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
-        return uri
+        return ascii_host(uri, error)
     if is_private_use(uri):
         if native_public:
             return uri
@@ -155,7 +208,7 @@ def _https_uri(value, field):
     if (parts is None or parts.scheme != "https" or not host or "@" in parts.netloc
             or parts.fragment):
         raise _meta(f"{field} must be an https URL (without user information or fragment)")
-    return value
+    return ascii_host(value, "invalid_client_metadata")
 
 
 def _fetchable_uri(value, field):
@@ -164,6 +217,7 @@ def _fetchable_uri(value, field):
     value = _text(value, field, MAX_URI)
     if value is None:
         return None
+    value = ascii_host(value, "invalid_client_metadata")
     problem = check_fetchable(value)
     if problem:
         raise _meta(f"{field} {problem}")
@@ -357,6 +411,7 @@ def check_sector_document(url, redirect_uris):
         raise _meta(f"sector_identifier_uri could not be fetched: {exc}") from None
     if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
         raise _meta("sector_identifier_uri must hold a JSON array of URIs")
+    listed = set(listed) | {_ascii_or_none(u) for u in listed}  # 政府.cn lists xn--mxtq1m.cn
     missing = [u for u in redirect_uris if u not in listed]
     if missing:
         raise ClientValidationError(
