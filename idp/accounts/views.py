@@ -1,5 +1,7 @@
 """Login, account choice and consent pages: the interactions the protocol layer hands off."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -126,7 +128,11 @@ def _login_page(record, client, error=None, username=None, status=200):
 def _consent_page(record, client):
     scopes = [s for s in record["params"].get("scope", "").split() if s in SCOPE_TEXT]
     descriptions = [SCOPE_TEXT[s]() for s in scopes]
-    return render_page("accounts/consent.html", record, client, descriptions=descriptions)
+    # Where the citizen returns: the one thing about the platform it has proved (its name
+    # is its own choice). Hosts are stored in their ASCII form, so no look-alike letters.
+    target = urlsplit(record["params"]["redirect_uri"])
+    return render_page("accounts/consent.html", record, client, descriptions=descriptions,
+                       destination=target.hostname or target.scheme)
 
 
 #: How each failed password login is answered (status, message).

@@ -302,6 +302,8 @@ def me(acting):
 
 @bp.get("/openapi.json")
 def openapi():
+    """Public on purpose: the same document in every deployment, no more than the README and
+    the source say; every operation it describes asks for a token."""
     from idp.admin.openapi import document
 
     return jsonify(document())
