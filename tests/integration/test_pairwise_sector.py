@@ -76,6 +76,18 @@ def test_a_self_registered_client_cannot_join_another_platforms_sector(app, clie
         assert service.list_clients()[1] == 1  # the tax platform only
 
 
+def test_a_self_registered_client_cannot_name_its_sector(app, client, tax, iat):
+    """``sector_identifier`` is the operator's: a registrant's is ignored, never trusted."""
+    r = register(client, iat, {"client_name": "App", "redirect_uris": [LOOPBACK],
+                               "sector_identifier": "tax.gov.example"})
+    assert r.status_code == 201, r.get_json()
+    cid = r.get_json()["client_id"]
+    assert _sector(app, cid) == f"client:{cid}"
+    _assert_needs_sector_uri(register(client, iat, {
+        "client_name": "App", "redirect_uris": [TAX, LOOPBACK],
+        "sector_identifier": "tax.gov.example"}))
+
+
 def test_a_sector_identifier_uri_proves_a_sector_of_its_own_host(app, client, tax, iat,
                                                                   start_server):
     """Listing the tax platform's URI in a document on one's own host puts the client in
