@@ -218,7 +218,7 @@ if pg_isready -q -h $HOST -p 5432 2>/dev/null; then
     echo "database=PostgreSQL $(psql -h $HOST -U postgres -d idp_bench -tAc 'show server_version')" \
         >>"$OUT/meta.env"
 else
-    export IDP_DATABASE_URL=sqlite:///$WORK/idp.db
+    export IDP_DATABASE_URL=sqlite:///$WORK/idp.db IDP_ALLOW_SQLITE=1  # one node
     echo "database=SQLite (PostgreSQL not reachable)" >>"$OUT/meta.env"
 fi
 if [[ $(redis-cli -h $HOST -p 6379 ping 2>/dev/null) == PONG ]]; then

@@ -73,6 +73,11 @@ class ClientBehaviour(ClientMixin):
         return self.status == "active"
 
     @property
+    def self_registered(self):
+        """Registered by the platform itself (RFC 7591): its name is its own choice."""
+        return self.registration_token_hash is not None
+
+    @property
     def is_public(self):
         return self.token_endpoint_auth_method == "none"
 

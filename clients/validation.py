@@ -14,6 +14,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+import idna
+from confusable_homoglyphs import categories
 from flask import current_app
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -70,6 +72,13 @@ class Fetched:
     failures: dict = dataclasses.field(default_factory=dict)
 
 
+#: Scripts one host label may mix (UTS 39 5.2, "highly restrictive"): Latin with Chinese,
+#: Japanese or Korean writing. Any other mix (Latin with Cyrillic or Greek, say) is how
+#: look-alike hosts are made; digits and hyphens belong to every script.
+SCRIPT_MIXES = ({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}, {"LATIN", "HAN", "BOPOMOFO"},
+                {"LATIN", "HAN", "HANGUL"})
+
+
 class ClientValidationError(ValueError):
     """Invalid client metadata; ``error`` is the RFC 7591 error code."""
 
@@ -99,6 +108,50 @@ def is_private_use(uri):
     return "." in parts.scheme and not parts.netloc and parts.path.startswith("/")
 
 
+def ascii_host(uri, error):
+    """``uri`` with its host in ASCII (IDNA 2008 A-labels, after UTS 46 mapping: ``政府.cn``
+    becomes ``xn--mxtq1m.cn``), as stored and shown to reviewers; an ASCII host stays as
+    written. A host that is no valid name, or whose label mixes scripts (``SCRIPT_MIXES``),
+    is refused with ``error``. IP addresses and URIs without a host are returned as they are.
+    """
+    parts = urlsplit(uri)
+    host = parts.hostname
+    if not host or host.startswith("[") or _is_ip(host):
+        return uri
+    try:
+        encoded = idna.encode(host, uts46=True).decode("ascii")
+        labels = idna.decode(encoded).split(".")
+    except UnicodeError:  # idna.IDNAError is one
+        raise ClientValidationError(
+            error, f"{uri!r}: {host!r} is not a valid host name (IDNA 2008)") from None
+    for label in labels:
+        scripts = {categories.alias(c) for c in label} - {"COMMON", "INHERITED"}
+        if len(scripts) > 1 and not any(scripts <= mix for mix in SCRIPT_MIXES):
+            raise ClientValidationError(
+                error, f"{uri!r}: the host label {label!r} mixes scripts "
+                       f"({', '.join(sorted(scripts))}), as look-alike hosts do")
+    if host.isascii():
+        return uri
+    port = f":{parts.port}" if parts.port is not None else ""
+    return parts._replace(netloc=encoded + port).geturl()
+
+
+def _ascii_or_none(uri):
+    """``ascii_host(uri)``, or None for a URI whose host is not valid."""
+    try:
+        return ascii_host(uri, "invalid_redirect_uri")
+    except (ClientValidationError, ValueError):
+        return None
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def validate_redirect_uri(uri, *, native_public=False, error="invalid_redirect_uri"):
     """Exact URIs only (RFC 6749 3.1.2, RFC 9700 4.1.3): https; http on a loopback host
     (RFC 8252 7.3); a private-use scheme for native public clients (RFC 8252 7.1). No
@@ -124,7 +177,7 @@ def validate_redirect_uri(uri, *, native_public=False, error="invalid_redirect_u
     if "@" in parts.netloc:
         raise ClientValidationError(error, f"{uri!r} has user information")
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
-        return uri
+        return ascii_host(uri, error)
     if is_private_use(uri):
         if native_public:
             return uri
@@ -176,12 +229,14 @@ def _https_uri(value, field):
     if (parts is None or parts.scheme != "https" or not host or "@" in parts.netloc
             or parts.fragment):
         raise _meta(f"{field} must be an https URL (without user information or fragment)")
-    return value
+    return ascii_host(value, "invalid_client_metadata")
 
 
 def fetched_uri(value, field):
-    """The URL in a ``FETCHED_FIELDS`` field as validation reads it (None when absent)."""
-    return _text(value, field, MAX_URI)
+    """The URL in a ``FETCHED_FIELDS`` field as validation reads it, its host in ASCII (None
+    when absent)."""
+    value = _text(value, field, MAX_URI)
+    return None if value is None else ascii_host(value, "invalid_client_metadata")
 
 
 def _fetchable_uri(value, field, fetched):
@@ -379,6 +434,7 @@ def check_sector_document(url, redirect_uris, fetched):
     listed = fetched.documents[url]
     if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
         raise _meta("sector_identifier_uri must hold a JSON array of URIs")
+    listed = set(listed) | {_ascii_or_none(u) for u in listed}  # 政府.cn lists xn--mxtq1m.cn
     missing = [u for u in redirect_uris if u not in listed]
     if missing:
         raise ClientValidationError(
@@ -386,11 +442,21 @@ def check_sector_document(url, redirect_uris, fetched):
             f"redirect URI(s) not listed at sector_identifier_uri: {' '.join(missing)}")
 
 
+def _receiving_host(uri):
+    """The host a redirect URI proves, for the pairwise sector (OIDC Core 8.1): an https
+    URI's host; None for a loopback or private-use URI, which any app on a device may claim."""
+    parts = urlsplit(uri)
+    return parts.hostname if parts.scheme == "https" else None
+
+
 def sector_for(values, client_id):
     """The sector of pairwise subjects for a new client (OIDC Core 8.1): the operator's
-    ``sector_identifier``, else the host of ``sector_identifier_uri``, else the one https host
-    of the redirect URIs. A client with only loopback or private-use redirect URIs (a native
-    app: anyone can register those) gets a sector of its own."""
+    ``sector_identifier``, else the host of ``sector_identifier_uri`` (its document lists
+    every redirect URI, ``check_sector_document``), else the one https host of the redirect
+    URIs. Redirect URIs on more than one host, a loopback or private-use URI beside an https
+    host included, prove no sector: a pairwise client needs a ``sector_identifier_uri``. A
+    client whose redirect URIs prove no host (only loopback or private-use ones: a native
+    app, which anyone can register) or with public subjects gets a sector of its own."""
     uri_host = urlsplit(values["sector_identifier_uri"]).hostname if values.get(
         "sector_identifier_uri") else None
     explicit = values.get("sector_identifier")
@@ -398,12 +464,14 @@ def sector_for(values, client_id):
         raise _meta("sector_identifier differs from the host of sector_identifier_uri")
     if explicit or uri_host:
         return explicit or uri_host
-    hosts = []
-    for uri in values["redirect_uris"]:
-        parts = urlsplit(uri)
-        if parts.scheme == "https" and parts.hostname not in hosts:
-            hosts.append(parts.hostname)
-    if len(hosts) > 1 and values["subject_type"] == "pairwise":
-        raise _meta("redirect URIs on several hosts need a sector identifier for pairwise "
-                    "subjects (sector_identifier_uri)")
-    return hosts[0] if hosts else "client:" + client_id
+    hosts = list(dict.fromkeys(_receiving_host(uri) for uri in values["redirect_uris"]))
+    if values["subject_type"] != "pairwise":
+        return "client:" + client_id
+    if len(hosts) > 1:
+        shown = ", ".join(dict.fromkeys(urlsplit(uri).hostname or urlsplit(uri).scheme + ":"
+                                        for uri in values["redirect_uris"]))
+        raise _meta(f"redirect URIs on more than one host ({shown}) need a sector identifier for "
+                    "pairwise subjects: a sector_identifier_uri, an https URL on the sector's "
+                    "host serving a JSON array of every redirect URI (OIDC Core 8.1; a loopback "
+                    "or private-use redirect URI counts as a host of its own)")
+    return hosts[0] if hosts and hosts[0] else "client:" + client_id

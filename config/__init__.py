@@ -37,6 +37,7 @@ ENV_KEYS = {
     "IDP_PORT": "PORT",
     "IDP_TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
     "IDP_ALLOW_INSECURE_HTTP": "ALLOW_INSECURE_HTTP",
+    "IDP_ALLOW_SQLITE": "ALLOW_SQLITE",
     "IDP_ARGON2_TIME_COST": "ARGON2_TIME_COST",
     "IDP_ARGON2_MEMORY_COST": "ARGON2_MEMORY_COST",
     "IDP_ARGON2_PARALLELISM": "ARGON2_PARALLELISM",
@@ -172,6 +173,7 @@ def check(config):
         config["ALLOW_INSECURE_HTTP"]
     ):
         raise ConfigError("production requires an https IDP_ISSUER")
+    _check_database(config)
     if config["AUTHORIZATION_CODE_TTL"] > 600 or config["AUTHORIZATION_CODE_TTL"] < 1:
         raise ConfigError("AUTHORIZATION_CODE_TTL must be between 1 and 600 seconds")
     if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
@@ -203,6 +205,22 @@ def _check_signed_endpoint(config, url_key, secret_key):
         raise ConfigError(f"production requires an https IDP_{url_key}")
     if not config[secret_key] or len(config[secret_key]) < 32:
         raise ConfigError(f"IDP_{secret_key} must be set, at least 32 characters")
+
+
+def _check_database(config):
+    """Production runs on PostgreSQL. SQLite serialises writers only on one machine (its file
+    locks), so it is allowed there only by an explicit opt-in for a single node, and never in
+    memory (lost at every restart, and a database per connection)."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if config["ENV_NAME"] != "production" or not url.startswith("sqlite"):
+        return
+    if not config["ALLOW_SQLITE"]:
+        raise ConfigError("production runs on PostgreSQL: set IDP_DATABASE_URL=postgresql://… "
+                          "(SQLite serves a single machine only; for a single-node deployment "
+                          "on a SQLite file, set IDP_ALLOW_SQLITE=1)")
+    if url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url:
+        raise ConfigError("production cannot run on an in-memory SQLite database: set "
+                          "IDP_DATABASE_URL to PostgreSQL or to a SQLite file")
 
 
 def _check_sms(config):

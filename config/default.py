@@ -16,6 +16,9 @@ ALLOW_INSECURE_HTTP = False
 #: SQLAlchemy URL (IDP_DATABASE_URL); empty means SQLite under the instance folder.
 SQLALCHEMY_DATABASE_URI = ""
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+#: Let production run on a SQLite file (IDP_ALLOW_SQLITE): a single-node deployment only, one
+#: machine with the file on its local disk. Production refuses SQLite without it.
+ALLOW_SQLITE = False
 #: Redis URL (IDP_REDIS_URL); empty means the in-process store (one process only).
 REDIS_URL = ""
 #: Prefix of every key this deployment writes to Redis (several deployments may share one).

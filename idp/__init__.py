@@ -26,6 +26,9 @@ def create_app(overrides=None):
     app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
                 static_folder=os.path.join(ROOT, "static"), instance_path=instance_dir())
     config.load(app, overrides)
+    from idp.ids import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # ids beyond the database's match nothing
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if app.config["ALLOW_INSECURE_HTTP"]:

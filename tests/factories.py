@@ -14,7 +14,8 @@ from idp.accounts.service import create_user
 PRODUCTION = {"ENV_NAME": "production", "ISSUER": "https://idp.gov.example",
               "SECRET_KEY": "s" * 40,
               "KEY_ENCRYPTION_KEY": "dGVzdGluZy1rZXktZW5jcnlwdGlvbi1rZXktMzItYnk=",
-              "PAIRWISE_SECRET": "p" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+              "PAIRWISE_SECRET": "p" * 40,
+              "SQLALCHEMY_DATABASE_URI": "postgresql://idp@db.gov.example/idp",  # never opened
               "SMS_SENDER": "http", "SMS_GATEWAY_URL": "https://sms.gov.example/v1/send",
               "SMS_GATEWAY_SECRET": "g" * 40, "EMAIL_SENDER": "smtp",
               "EMAIL_SMTP_HOST": "smtp.gov.example", "EMAIL_FROM": "noreply@idp.gov.example",

@@ -30,6 +30,7 @@ from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.audit import service as audit
 from idp.extensions import db
+from idp.ids import row_id
 from idp.interaction.journey import login_for_account
 from mfa import base as mfa
 from mfa import recovery
@@ -186,7 +187,8 @@ def totp_enrol(user, session):
             user, request.args.get("name") or _("Authenticator app"))
         return account_page("account/totp.html", factor=factor, qr_svg=qr_svg,
                      secret_text=secret_text)
-    factor = db.session.get(Factor, request.form.get("factor_id", type=int) or 0)
+    factor_id = row_id(request.form.get("factor_id"))
+    factor = db.session.get(Factor, factor_id) if factor_id else None
     if factor is None or factor.user_id != user.id or factor.kind != "totp" or factor.confirmed:
         return done(_("That enrolment has expired. Start again."))
     if not totp.confirm(factor, request.form.get("code", "")):

@@ -46,6 +46,7 @@ from idp.bearer import BearerError
 from idp.bearer import BearerGuard
 from idp.bearer import insufficient_scope
 from idp.extensions import csrf
+from idp.ids import row_id
 from idp.oauth.tokens import access_token
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
@@ -248,9 +249,10 @@ def _optional_text(body, name, limit):
 
 def _id(value):
     """A numeric id from the path; anything else names nothing (404)."""
-    if not re.fullmatch(r"\d{1,10}", value) or not 0 < int(value) <= service.MAX_ID:
+    number = row_id(value)
+    if number is None:
         raise ApiError(404, "not_found", f"no such resource {value[:40]!r}")
-    return int(value)
+    return number
 
 
 def _page(items, page, per_page, total):
@@ -268,6 +270,8 @@ def me(acting):
 
 @bp.get("/openapi.json")
 def openapi():
+    """Public on purpose: the same document in every deployment, no more than the README and
+    the source say; every operation it describes asks for a token."""
     from idp.admin.openapi import document
 
     return jsonify(document())

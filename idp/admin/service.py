@@ -27,13 +27,13 @@ from idp.admin import roles
 from idp.audit import service as audit
 from idp.audit.models import AuditEvent
 from idp.extensions import db
+from idp.ids import MAX_ROW_ID
 from idp.keys.models import SigningKey
 from idp.oauth.models import OAuthToken
 from mfa.models import Factor
 from mfa.models import RecoveryCode
 
-#: Ids beyond a 32-bit integer name nothing (and SQLite refuses larger numbers outright).
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_ROW_ID
 MAX_PER_PAGE = 100
 
 

@@ -3,9 +3,9 @@
 Every event carries the hash of the one before it (``prev_hash``) and its own ``hash`` =
 SHA-256(prev_hash + canonical JSON of its fields). The one-row ``audit_head`` holds the newest
 hash, so removing events at the end is as visible as removing or altering one in the middle.
-Every append locks the head (``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent workers
-extend one chain. Reading walks the table by id in bounded batches (keyset pagination): memory
-stays flat however many millions of events there are.
+Every append locks the head before reading it (``_lock_head``), so concurrent threads and
+workers extend one chain on SQLite as on PostgreSQL. Reading walks the table by id in bounded
+batches (keyset pagination): memory stays flat however many millions of events there are.
 """
 
 import hashlib
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from idp.audit.models import AuditEvent
 from idp.audit.models import AuditHead
 from idp.extensions import db
+from idp.ids import MAX_ROW_ID
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("at", "actor", "user_id", "action", "outcome", "ip", "user_agent", "detail")
@@ -39,6 +40,7 @@ MAX_PAGE = 1000
 FILTERS = ("action", "actor", "role", "target", "user_id", "outcome", "since", "until")
 
 _EVENTS = AuditEvent.__table__
+#: The databases the log runs on (both serialise appends, see ``_lock_head``).
 _UPSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
@@ -54,10 +56,32 @@ def event_hash(prev_hash, fields: dict) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _head_for_update():
+def _lock_head():
+    """The chain head, locked until the session commits or rolls back; created if missing.
+
+    The first statement is a write: inserting the head unless it exists. On SQLite, which
+    ignores ``FOR UPDATE``, that write takes the database's write lock (pysqlite begins the
+    transaction at the first write, so this has the effect of ``BEGIN IMMEDIATE``; a caller
+    whose transaction has already written holds the lock already): any other append waits
+    here, and the head is read only once no other append can change it. On PostgreSQL the
+    insert makes concurrent first appends create one head (the others wait for it, then
+    skip), and ``FOR UPDATE`` then locks the row; waiting appends read the head as committed.
+    """
+    upsert = _UPSERT[db.session.get_bind(AuditHead).dialect.name]
+    db.session.execute(upsert(AuditHead).values(id=1, last_hash=GENESIS)
+                       .on_conflict_do_nothing())
     stmt = (select(AuditHead).where(AuditHead.id == 1).with_for_update()
             .execution_options(populate_existing=True))
-    return db.session.execute(stmt).scalar_one_or_none()
+    return db.session.execute(stmt).scalar_one()
+
+
+def _header_text(value, limit):
+    """Text from a request header (the browser, an address a proxy forwarded) as stored: its
+    printable characters (PostgreSQL refuses NUL in text), at most ``limit`` of them (the
+    column's length)."""
+    if value is None:
+        return None
+    return "".join(c for c in value if c.isprintable())[:limit]
 
 
 def record(action, outcome="success", *, user_id=None, actor=None, detail=None, role=None,
@@ -70,31 +94,22 @@ def record(action, outcome="success", *, user_id=None, actor=None, detail=None, 
     changes are complete. If the commit fails, the session is rolled back — the caller's
     pending changes with it — and the error raised again.
 
-    The chain head stays locked (``SELECT … FOR UPDATE`` on PostgreSQL) from here to the
-    commit, so concurrent appends from every worker line up one after the other; the time is
-    taken once the lock is held, so the chain's order is also the order of ``at``.
+    The chain head stays locked (``_lock_head``) from here to the commit, so concurrent
+    appends from every thread and worker line up one after the other; the time is taken once
+    the lock is held, so the chain's order is also the order of ``at``.
     For a change, put the values in ``detail`` as ``{"before": …, "after": …}``.
     """
     try:
-        head = _head_for_update()
-        if head is None:
-            upsert = _UPSERT.get(db.session.get_bind(AuditHead).dialect.name)
-            if upsert is None:
-                db.session.add(AuditHead(id=1, last_hash=GENESIS))
-                db.session.flush()
-            else:
-                # Two first appends at once: one inserts, the other waits for it, then skips.
-                db.session.execute(upsert(AuditHead).values(id=1, last_hash=GENESIS)
-                                   .on_conflict_do_nothing())
-            head = _head_for_update()
+        head = _lock_head()
         fields = {
             "at": int(time.time()),
             "actor": actor or (f"user:{user_id}" if user_id else "anonymous"),
             "user_id": user_id,
             "action": action,
             "outcome": outcome,
-            "ip": request.remote_addr if has_request_context() else None,
-            "user_agent": request.user_agent.string[:200] if has_request_context() else None,
+            "ip": _header_text(request.remote_addr, 45) if has_request_context() else None,
+            "user_agent": (_header_text(request.user_agent.string, 200)
+                           if has_request_context() else None),
             "detail": detail or {},
             "role": role,
             "target": target,
@@ -302,10 +317,6 @@ def event_dict(event):
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
-
-
-#: Ids are 32-bit integers on PostgreSQL: a larger number can match nothing.
-MAX_ROW_ID = 2**31 - 1
 
 
 def _row_id(value, name, what="a whole number") -> int:

@@ -23,7 +23,8 @@ class Needs:
     ``prompts`` (OIDC ``prompt`` values), ``max_age`` (seconds, or None), ``level`` (the level
     of assurance it needs, 1-4), ``mfa`` (its policy demands two factors), ``scopes`` (what it
     asked to see), ``skip_consent`` (a first-party platform that asks for nothing the citizen
-    must always agree to), ``login_hint`` and ``ui_locales``."""
+    must always agree to), ``login_hint``, ``ui_locales`` and ``destination``: the host (or
+    app scheme) the citizen returns to, the one thing about the platform it has proved."""
 
     prompts: tuple[str, ...] = ()
     max_age: int | None = None
@@ -33,6 +34,7 @@ class Needs:
     skip_consent: bool = False
     login_hint: str = ""
     ui_locales: str = ""
+    destination: str = ""
 
     @property
     def silent(self) -> bool:

@@ -186,7 +186,9 @@ class ConsentStep(Step):
 
     def page(self, journey, **context):
         descriptions = [SCOPE_TEXT[s]() for s in journey.needs.scopes if s in SCOPE_TEXT]
-        return render_page("accounts/consent.html", journey, descriptions=descriptions)
+        # hosts are stored in their ASCII form: no look-alike letters reach the page
+        return render_page("accounts/consent.html", journey, descriptions=descriptions,
+                           destination=journey.needs.destination)
 
 
 SELECT_ACCOUNT, PASSWORD, SECOND_FACTOR = SelectAccount(), Password(), SecondFactor()

@@ -86,9 +86,18 @@ def sent_method(request):
     return None
 
 
+def basic_credentials(headers):
+    """``(client_id, client_secret)`` of an HTTP Basic ``Authorization`` header (RFC 6749
+    2.3.1), or None when it cannot be read (nothing after "Basic", not base64, not UTF-8)."""
+    try:
+        return extract_basic_authorization(headers)
+    except ValueError:  # UnicodeDecodeError is one
+        return None
+
+
 def _claimed_client_id(request, method):
     if method == "client_secret_basic":
-        return extract_basic_authorization(request.headers)[0]
+        return (basic_credentials(request.headers) or (None, None))[0]
     if method == "private_key_jwt" and not request.form.get("client_id"):
         try:  # only to name the client in the answer; nothing here is trusted
             assertion = jws.extract_compact(request.form.get("client_assertion", "").encode())

@@ -7,6 +7,7 @@ from authlib.oauth2.rfc6749 import ClientAuthentication
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc7009 import RevocationEndpoint as BaseRevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as BaseIntrospectionEndpoint
@@ -27,6 +28,7 @@ from idp.oauth import tokens
 from idp.oauth.checks import AuthorizationChecks
 from idp.oauth.checks import S256CodeChallenge
 from idp.oauth.claims import subject_for
+from idp.oauth.client_checks import basic_credentials
 from idp.oauth.client_checks import explain_authentication_failure
 from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
 from idp.oauth.grants.base import ALL_METHODS
@@ -87,6 +89,15 @@ class AuthorizationServer(FlaskAuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+
+def client_secret_basic(query_client, request):
+    """Authlib's ``client_secret_basic``, except that Basic credentials it cannot read (none
+    after "Basic", not base64, not UTF-8: RFC 6749 2.3.1) name no client, so the request
+    gets ``invalid_client`` (RFC 6749 5.2) instead of an error inside Authlib."""
+    if basic_credentials(request.headers) is None:
+        return None
+    return authenticate_client_secret_basic(query_client, request)
 
 
 #: Algorithms accepted for client assertions (and advertised in discovery).
@@ -229,8 +240,10 @@ def create_server(app):
     with app.app_context():
         private_key_jwt = PrivateKeyJWT()
     server.register_client_auth_method("private_key_jwt", private_key_jwt)
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.any_status_auth = ClientAuthentication(get_client)  # introspection only
     server.any_status_auth.register("private_key_jwt", private_key_jwt)
+    server.any_status_auth.register("client_secret_basic", client_secret_basic)
     server.register_endpoint(IntrospectionEndpoint)
     server.register_endpoint(RevocationEndpoint)
     server.register_extension(Issuer())

@@ -1,6 +1,7 @@
 """Protocol endpoints. Views stay thin: validation lives in Authlib grants and
-``idp.oauth.checks``; login and consent happen in ``idp.accounts`` through interactions."""
+``idp.oauth.checks``; login and consent happen in the login journey (``idp.interaction``)."""
 
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -97,6 +98,7 @@ def needs_of(params, client) -> Needs:
     ``max_age``; the level of assurance from the platform's minimum, ``acr_values`` and an
     essential ``acr`` in the ``claims`` parameter; the platform's MFA and consent policies."""
     essential = essential_acr_values(parse_claims_request(params.get("claims")))
+    target = urlsplit(params["redirect_uri"])
     level = max(assurance.required_level(client, (params.get("acr_values") or "").split()),
                 assurance.required_level(client, essential))
     return Needs(prompts=tuple(requested_prompts(params)), max_age=requested_max_age(params),
@@ -104,7 +106,8 @@ def needs_of(params, client) -> Needs:
                  scopes=tuple((params.get("scope") or "").split()),
                  skip_consent=bool(client.skip_consent),
                  login_hint=(params.get("login_hint") or "")[:254],
-                 ui_locales=params.get("ui_locales") or "")
+                 ui_locales=params.get("ui_locales") or "",
+                 destination=target.hostname or target.scheme)
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):

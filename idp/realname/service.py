@@ -42,9 +42,9 @@ class RealNameError(Exception):
         "already_bound": lambda: _(
             "This document is already bound to another account. If it is yours, you can "
             "appeal: bring the document to a service counter."),
+        # every registry answer but a match (the number unknown, or held by another name)
         "mismatch": lambda: _(
             "The name and document number do not match the registry's records."),
-        "not_found": lambda: _("The registry has no record of this document."),
         "unavailable": lambda: _(
             "The verification service is unavailable. Nothing was changed; try again later."),
         "too_many_attempts": lambda: _(
@@ -225,7 +225,10 @@ def declare(user, doc_type, name, number, nationality=None, *, actor=None):
 
 
 def verify_with_registry(user, doc_type, name, number, nationality=None):
-    """Level 2: name and number matched by the authoritative registry."""
+    """Level 2: name and number matched by the authoritative registry. Whether the number
+    exists, or is bound to another account, is told only to someone who names its holder:
+    every registry answer but a match reads "mismatch", and "already_bound" comes after a
+    match. Each answered attempt counts against the day's."""
     document = parse_document(doc_type, number, nationality)
     name = clean_name(name)
     binding = binding_of(user)
@@ -236,9 +239,6 @@ def verify_with_registry(user, doc_type, name, number, nationality=None):
     if not current_app.config["REALNAME_REGISTRY_URL"]:
         raise RealNameError("not_configured")
     _reserve_attempt(user)  # before anything that answers about the document
-    if _held_elsewhere(user, pii.blind_index(document)):
-        _audit(user, "registry", "failure", user.loa, user.loa, doc_type, reason="already_bound")
-        raise RealNameError("already_bound")
     person = verifiers.PersonClaim(name=name, doc_type=document.doc_type, number=document.number)
     before = user.loa
     try:
@@ -249,10 +249,13 @@ def verify_with_registry(user, doc_type, name, number, nationality=None):
         _audit(user, "registry", "error", before, before, doc_type, reason="unavailable")
         raise RealNameError("unavailable") from None
     if not result.matched:
+        # One answer whatever the registry said ("not_found" would tell that a number does
+        # not exist); the audit keeps what it said.
         _audit(user, "registry", "failure", before, before, doc_type,
                reference=result.reference, reason=result.outcome)
-        raise RealNameError(result.outcome if result.outcome in ("mismatch", "not_found")
-                            else "mismatch")
+        raise RealNameError("mismatch")
+    # Only now, with name and number confirmed to belong together, may the citizen learn
+    # that another account holds the document (``_write``: "already_bound").
     level = max(REGISTRY, before if binding is not None else REGISTRY)
     try:
         binding = _write(user, document, name, level, "registry", result.reference)

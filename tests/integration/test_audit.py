@@ -14,6 +14,7 @@ from idp.audit import service as audit
 from idp.audit.models import AuditEvent
 from idp.audit.models import AuditHead
 from idp.extensions import db
+from tests.conftest import make_app
 
 
 def _sql(statement, **params):
@@ -367,18 +368,34 @@ def test_export_and_verify_read_in_batches(ctx):
     assert prev == head
 
 
-# --- concurrency (PostgreSQL) ---------------------------------------------------------------
+# --- concurrency (a SQLite file and PostgreSQL) -----------------------------------------------
 
-def _appenders(app, workers, per_worker, start=None):
+@pytest.fixture
+def shared_app(app, database_url, tmp_path):
+    """An app whose database all threads share: PostgreSQL, or a SQLite file (in-memory SQLite
+    is a database per thread). Its appends run on real connections, one per thread."""
+    if database_url:
+        yield app
+        return
+    shared = make_app(f"sqlite:///{tmp_path / 'audit.db'}")
+    yield shared
+    with shared.app_context():
+        db.engine.dispose()
+
+
+def _appenders(app, workers, per_worker, start=None, action="worker{w}.e{i}", **request):
+    """``workers`` threads, each appending ``per_worker`` events (in a request context built
+    from ``request``, when given) at the same moment; returns the exceptions they met."""
     errors = []
     barrier = threading.Barrier(workers)
 
     def append(w):
         try:
-            with app.app_context():
+            context = app.test_request_context(**request) if request else app.app_context()
+            with context:
                 barrier.wait()
                 for i in range(per_worker):
-                    audit.record(f"worker{w}.e{i}")
+                    audit.record(action.format(w=w, i=i))
                 db.session.remove()
         except Exception as exc:  # reported by the test
             errors.append(exc)
@@ -393,24 +410,37 @@ def _appenders(app, workers, per_worker, start=None):
     return errors
 
 
-def test_concurrent_appends_make_one_intact_chain(app, database_url):
-    if not database_url:
-        pytest.skip("needs concurrent connections to a shared database (PostgreSQL run)")
-    # an empty log: the two first appends also race to create the head row
-    errors = _appenders(app, workers=2, per_worker=40)
+def test_concurrent_appends_make_one_intact_chain(shared_app):
+    # an empty log: the first appends also race to create the head row
+    errors = _appenders(shared_app, workers=8, per_worker=15)
     assert errors == []
-    with app.app_context():
+    with shared_app.app_context():
         result = audit.verify()
-        assert result.ok and result.count == 80, result
+        assert result.ok and result.count == 120, result
         ats = db.session.execute(db.select(AuditEvent.at).order_by(AuditEvent.id)).scalars()
         ats = ats.all()
         assert ats == sorted(ats)  # chain order is time order
         db.session.remove()
 
 
-def test_verify_while_others_append(app, database_url):
-    if not database_url:
-        pytest.skip("needs concurrent connections to a shared database (PostgreSQL run)")
+def test_identical_concurrent_events_are_all_stored_and_chained(shared_app):
+    """Sixteen requests with the same headers writing the same event in the same second: the
+    events differ only in their predecessor, so each is stored, linked to the one before."""
+    with freeze_time("2026-03-01T08:00:00Z"):
+        errors = _appenders(shared_app, workers=16, per_worker=1, action="login.failure",
+                            headers={"User-Agent": "same"},
+                            environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert errors == []
+    with shared_app.app_context():
+        result = audit.verify()
+        assert result.ok and result.count == 16, result
+        hashes = db.session.execute(db.select(AuditEvent.prev_hash, AuditEvent.hash)).all()
+        assert len({prev for prev, _ in hashes}) == 16  # no two events share a predecessor
+        db.session.remove()
+
+
+def test_verify_while_others_append(shared_app):
+    app = shared_app
     results = []
 
     def verify_repeatedly():

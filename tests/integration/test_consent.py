@@ -43,3 +43,35 @@ def test_a_concurrent_first_consent_is_merged_not_a_500(app, database_url):
             event.remove(db.session, "before_flush", competing_tab)
             other.dispose()
         assert fired and Consent.query.one().scope == "email openid profile"
+
+
+def _consent_page(app, client_id, redirect_uri=f.REDIRECT_URI):
+    flow = f.Flow(app.test_client())
+    params = f.authorize_params(client_id, f.pkce()[1], redirect_uri=redirect_uri,
+                                scope="openid")
+    page = flow.login(flow.follow(flow.start(params)))
+    html = page.get_data(as_text=True)
+    assert 'name="decision"' in html, html[:500]
+    return html
+
+
+def test_the_consent_page_names_where_the_citizen_returns_and_who_chose_the_name(app):
+    """The name is the platform's own choice; the host the code goes to is what it proved.
+    A platform that registered itself says so."""
+    from clients import service
+    from tests.integration.test_dynamic_registration import register
+
+    with app.app_context():
+        f.user()
+        operator, _secret = f.rp(name="税务平台", redirect_uris=("https://tax.gov.example/cb",))
+        _row, token = service.issue_initial_access_token(actor="admin:1", label="x",
+                                                         expires_in=600, auto_approve=True)
+    html = _consent_page(app, operator, "https://tax.gov.example/cb")
+    assert 'id="consent-destination"' in html and "tax.gov.example" in html
+    assert 'id="consent-self-registered"' not in html
+    body = register(app.test_client(), token, {
+        "client_name": "税务平台", "redirect_uris": ["https://政府.cn/cb"]}).get_json()
+    html = _consent_page(app, body["client_id"], "https://xn--mxtq1m.cn/cb")
+    assert 'id="consent-self-registered"' in html
+    destination = html.split('id="consent-destination"')[1].split("</p>")[0]
+    assert "xn--mxtq1m.cn" in destination  # the ASCII form: no look-alike letters

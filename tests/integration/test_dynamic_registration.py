@@ -119,7 +119,8 @@ def db_iat(token_id):
 
 def test_a_valid_token_registers_a_pending_client(app, client, iat):
     r = register(client, iat, {
-        "client_name": "税务平台", "redirect_uris": [REDIRECT, "https://tax.gov.example/cb"],
+        "client_name": "税务平台",
+        "redirect_uris": ["https://tax.gov.example/cb", "https://tax.gov.example/cb2"],
         "post_logout_redirect_uris": ["https://tax.gov.example/bye"],
         "contacts": ["ops@tax.gov.example"], "logo_uri": "https://tax.gov.example/logo.png",
         "policy_uri": "https://tax.gov.example/privacy", "tos_uri": "https://tax.gov.example/tos",
@@ -137,7 +138,7 @@ def test_a_valid_token_registers_a_pending_client(app, client, iat):
     assert body["registration_client_uri"] == f"{ISSUER}/connect/register/{body['client_id']}"
     assert len(body["registration_access_token"]) >= 43
     assert body["client_id_issued_at"] > 0
-    assert body["redirect_uris"] == [REDIRECT, "https://tax.gov.example/cb"]
+    assert body["redirect_uris"] == ["https://tax.gov.example/cb", "https://tax.gov.example/cb2"]
     assert body["response_types"] == ["code"] and body["token_endpoint_auth_method"] == (
         "client_secret_basic")
     assert body["contacts"] == ["ops@tax.gov.example"] and body["software_id"] == "tax-portal"

@@ -150,6 +150,39 @@ def test_mismatch_and_not_found_leave_the_level(app):
         assert IdentityBinding.query.count() == 0
 
 
+def _message(response):
+    """The page's error message (without the form, which echoes what was typed)."""
+    found = re.search(r'id="identity-error">(.*?)</p>', response.get_data(as_text=True), re.S)
+    assert found, response.get_data(as_text=True)[:800]
+    return found.group(1).strip()
+
+
+def test_only_a_registry_match_tells_that_a_document_is_bound(app):
+    """A signed-in citizen learns nothing about a number it cannot name the holder of: a
+    wrong name for a bound number, a wrong name for an unbound one and an unknown number all
+    read the same; "already bound" comes only after the registry matched name and number."""
+    setup_users(app, "13800138000", "13900139000")
+    holder, page = sign_in(app)
+    holder.follow(bind(holder, page))
+    prober, page = sign_in(app, "13900139000")
+    answers = [bind(prober, page, person) for person in (
+        {**ZHANG, "name": "王五"},  # bound number, wrong name
+        {**LI, "name": "王五"},  # unbound number, wrong name
+        {**ZHANG, "number": "110101199001010015"},  # a number the registry does not know
+    )]
+    assert [r.status_code for r in answers] == [400, 400, 400]
+    assert len({_message(r) for r in answers}) == 1
+    bound = bind(prober, page)  # the holder's own name and number
+    assert bound.status_code == 400 and _message(bound) != _message(answers[0])
+    assert "another account" in _message(bound) or "其他账号" in _message(bound)
+    assert [d["reason"] for _o, d in identity_events(app)[1:]] == [
+        "mismatch", "mismatch", "not_found", "already_bound"]
+    assert level(app, "+8613900139000") == 1
+    # each answered attempt counted: one of the day's five is left
+    assert bind(prober, page, {**LI, "name": "王五"}).status_code == 400
+    assert bind(prober, page, LI).status_code == 429
+
+
 def test_registry_down_changes_nothing(database_url):
     app = make_app(database_url, REALNAME_REGISTRY_URL="http://127.0.0.1:9/registry",
                    REALNAME_REGISTRY_SECRET="x" * 40, REALNAME_RETRIES=1)

@@ -43,6 +43,29 @@ def test_bad_configs_are_refused(change, message):
         create_app({**GOOD, **change})
 
 
+@pytest.mark.parametrize("url", ["sqlite:////var/lib/idp/idp.db", "sqlite://", ""])
+def test_production_refuses_sqlite_without_the_single_node_opt_in(url):
+    """SQLite serialises writers (the audit chain's appends among them) only on one machine:
+    production runs on PostgreSQL unless the operator opts in for a single node."""
+    with pytest.raises(ConfigError, match="production runs on PostgreSQL: set IDP_DATABASE_URL"):
+        create_app({**GOOD, "SQLALCHEMY_DATABASE_URI": url})
+
+
+def test_a_single_node_may_opt_in_to_a_sqlite_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("IDP_ALLOW_SQLITE", "1")
+    url = f"sqlite:///{tmp_path / 'idp.db'}"
+    assert create_app({**GOOD, "SQLALCHEMY_DATABASE_URI": url}).config["ALLOW_SQLITE"] is True
+    for memory in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"):
+        with pytest.raises(ConfigError, match="in-memory SQLite"):
+            create_app({**GOOD, "SQLALCHEMY_DATABASE_URI": memory})
+
+
+@pytest.mark.parametrize("env", ["development", "testing"])
+def test_development_and_testing_run_on_sqlite(env):
+    assert create_app({**GOOD, "ENV_NAME": env, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                       "SMS_SENDER": "outbox", "EMAIL_SENDER": "outbox"})
+
+
 def test_unknown_environment_is_refused(monkeypatch):
     monkeypatch.setenv("IDP_ENV", "staging")
     with pytest.raises(ConfigError, match="IDP_ENV"):
