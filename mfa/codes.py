@@ -23,10 +23,14 @@ from flask import has_request_context
 from flask import request
 
 from idp.store import store
+from mfa.base import SecondFactor
+from mfa.base import has_strong_factor
 
 log = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
+#: What codes sent as a login's second factor are bound to.
+LOGIN_PURPOSE = "login-mfa"
 
 
 class RateLimited(Exception):
@@ -175,3 +179,30 @@ class CodeBook:
             # put it back unless a new code has replaced it meanwhile
             store().add(key, entry, left)
         return False
+
+
+class MessageCode(SecondFactor):
+    """A second factor whose code travels in a message to an address the account confirmed
+    (the base of ``SmsCode`` and ``EmailCode``). Others may reach such an address too (SIM
+    swap, a shared mailbox), so it is offered only to citizens without a strong factor: it lets
+    them meet a platform's MFA policy and never downgrades someone who has an app or a key.
+    Subclasses name the address, the channel's :class:`CodeBook` and its ``send`` function."""
+
+    codes: CodeBook
+
+    def address(self, user) -> str | None:
+        raise NotImplementedError
+
+    def send(self, address, purpose):
+        raise NotImplementedError
+
+    def available_for(self, user) -> bool:
+        return bool(self.address(user)) and not has_strong_factor(user)
+
+    def begin(self, user, state):
+        self.send(self.address(user), LOGIN_PURPOSE)
+        state["sent"] = True
+        return None
+
+    def verify(self, user, state, submission):
+        return self.codes.verify(self.address(user), LOGIN_PURPOSE, submission.get("code", ""))

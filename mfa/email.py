@@ -36,18 +36,15 @@ from typing import Protocol
 from flask import current_app
 from flask_babel import gettext as _
 
-from mfa.base import SecondFactor
-from mfa.base import has_strong_factor
 from mfa.codes import CodeBook
 from mfa.codes import DeliveryError
+from mfa.codes import MessageCode
 from mfa.codes import Outbox
 from mfa.codes import language
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "email:outbox"
-#: What codes sent as a login's second factor are bound to.
-LOGIN_PURPOSE = "login-mfa"
 MAX_LENGTH = 254  # RFC 5321 section 4.5.3.1.3 (a path of 256 octets less the brackets)
 MAX_LOCAL = 64  # RFC 5321 section 4.5.3.1.1
 #: Printable ASCII without the characters that need quoting in an address (RFC 5322 atext and
@@ -223,13 +220,7 @@ def send_code(email: str, purpose: str, locale=None) -> None:
     CODES.send(email, purpose, deliver)
 
 
-def verify_code(email: str, purpose: str, code: str) -> bool:
-    """True once for the right code; a wrong code counts a try, and after
-    ``EMAIL_CODE_MAX_ATTEMPTS`` wrong tries the code is dead."""
-    return CODES.verify(email, purpose, code)
-
-
-class EmailCode(SecondFactor):
+class EmailCode(MessageCode):
     """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
     confirmed email address.
 
@@ -245,20 +236,16 @@ class EmailCode(SecondFactor):
     same style as the registered ``sms``. The README lists it among our ``amr`` values."""
 
     kind = "email"
+    codes = CODES
 
     def amr(self, factor=None):
         return ["email"]
 
-    def available_for(self, user) -> bool:
-        return bool(user.email and user.email_verified) and not has_strong_factor(user)
+    def address(self, user):
+        return user.email if user.email_verified else None
 
-    def begin(self, user, state):
-        send_code(user.email, LOGIN_PURPOSE)
-        state["sent"] = True
-        return None
-
-    def verify(self, user, state, submission):
-        return verify_code(user.email, LOGIN_PURPOSE, submission.get("code", ""))
+    def send(self, address, purpose):
+        send_code(address, purpose)
 
     def undelivered(self):
         return _("We could not send the email just now. Try again in a few minutes.")

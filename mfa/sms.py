@@ -33,18 +33,15 @@ from idp.signed_http import STATUS
 from idp.signed_http import TIMEOUT
 from idp.signed_http import SignedHttpClient
 from idp.signed_http import SignedHttpError
-from mfa.base import SecondFactor
-from mfa.base import has_strong_factor
 from mfa.codes import CodeBook
 from mfa.codes import DeliveryError
+from mfa.codes import MessageCode
 from mfa.codes import Outbox
 from mfa.codes import language
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "sms:outbox"
-#: What codes sent as a login's second factor are bound to.
-LOGIN_PURPOSE = "login-mfa"
 
 #: Message texts per language. Operators register fixed templates with the carriers, so these
 #: are not gettext messages: ``template`` and ``params`` go to the gateway alongside the text.
@@ -154,33 +151,21 @@ def send_code(phone: str, purpose: str, locale=None) -> None:
     CODES.send(phone, purpose, deliver)
 
 
-def verify_code(phone: str, purpose: str, code: str) -> bool:
-    """True once for the right code; a wrong code counts a try, and after
-    ``SMS_CODE_MAX_ATTEMPTS`` wrong tries the code is dead (``CodeBook.verify``)."""
-    return CODES.verify(phone, purpose, code)
-
-
-class SmsCode(SecondFactor):
-    """The second-factor plugin (``mfa.base.SecondFactor``) for codes sent to the account's
-    verified number. A text message is the weakest second factor (SIM swap, interception), so
-    it is offered only to citizens who have no authenticator app or passkey: it lets them meet
-    a platform's MFA policy, and never downgrades someone who has a stronger factor."""
+class SmsCode(MessageCode):
+    """The second-factor plugin for codes sent to the account's verified number: the weakest
+    second factor (SIM swap, interception), offered only without a stronger one."""
 
     kind = "sms"
+    codes = CODES
 
     def amr(self, factor=None):
         return ["sms"]
 
-    def available_for(self, user) -> bool:
-        return bool(user.phone and user.phone_verified) and not has_strong_factor(user)
+    def address(self, user):
+        return user.phone if user.phone_verified else None
 
-    def begin(self, user, state):
-        send_code(user.phone, LOGIN_PURPOSE)
-        state["sent"] = True
-        return None
-
-    def verify(self, user, state, submission):
-        return verify_code(user.phone, LOGIN_PURPOSE, submission.get("code", ""))
+    def send(self, address, purpose):
+        send_code(address, purpose)
 
     def undelivered(self):
         return _("We could not send the text message just now. Try again in a few minutes.")

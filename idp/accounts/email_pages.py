@@ -118,7 +118,7 @@ def email_confirm(user, session):
     code = request.form.get("code", "").strip()
     if not re.fullmatch(r"\d{6}", code):
         return _email_page(user, 400, error=_("Enter the 6-digit code from the email."))
-    if not email.verify_code(address, _confirm_purpose(user), code):
+    if not email.CODES.verify(address, _confirm_purpose(user), code):
         return _email_page(user, 400, error=_(
             "The code is wrong or has expired. Check it, or ask for a new code."))
     store().delete(_pending_key(user))

@@ -146,7 +146,7 @@ def register():
     code = form.get("code", "").strip()
     if not re.fullmatch(r"\d{6}", code):
         return again(_("Enter the 6-digit code from the text message."))
-    if not sms.verify_code(phone, PURPOSE, code):
+    if not sms.CODES.verify(phone, PURPOSE, code):
         return again(_("The code is wrong or has expired. Check it, or ask for a new code."))
     user = _create(phone, password, name)
     if user is None:

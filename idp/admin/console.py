@@ -49,7 +49,7 @@ from idp.admin import readable
 from idp.admin import roles
 from idp.admin import service
 from idp.audit import service as audit
-from idp.errors import UserFacingError
+from idp.errors import error_page
 from idp.extensions import db
 from idp.interaction.journey import login_for_account
 from idp.store import store
@@ -398,17 +398,20 @@ def client_new(staff):
     return _reveal("client", secret, client_id=client.client_id)
 
 
-def _client(client_id):
-    try:
-        return registry.client_row(client_id)
-    except registry.ClientNotFound:
-        raise UserFacingError("not_found", _("There is no such client."), 404) from None
+@bp.errorhandler(registry.ClientNotFound)
+def _no_such_client(_exc):
+    return error_page("not_found", _("There is no such client."), 404)
+
+
+@bp.errorhandler(service.NotFound)
+def _no_such_account(_exc):
+    return error_page("not_found", _("There is no such account."), 404)
 
 
 @bp.route("/clients/<client_id>")
 @staff_only("clients.read")
 def client(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     days = _int_arg("days", 14, 1, 366)
     return page("admin/client.html", staff, client=row, days=days,
                 usage=list(reversed(service.usage(client_id, days))),
@@ -425,7 +428,7 @@ def _form_of(client):
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_edit(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     if request.method == "GET":
         return _form_page(staff, _form_of(row), row)
     changes, errors = _client_form(new=False)
@@ -437,7 +440,8 @@ def client_edit(staff, client_id):
         registry.update_client(client_id, changes, actor=staff.actor, role=role)
     except (ClientValidationError, service.AdminError) as exc:
         db.session.rollback()
-        return _refused_form(staff, changes, _client(client_id), exc, lambda reason: _(
+        row = registry.client_row(client_id)
+        return _refused_form(staff, changes, row, exc, lambda reason: _(
             "Nothing was changed: %(reason)s", reason=reason))
     return done(_("The client was saved."), ".client", client_id=client_id)
 
@@ -450,7 +454,7 @@ STATUS_DONE = {"approve": lambda: _("The client was approved."),
 @bp.route("/clients/<client_id>/suspend")
 @staff_only("clients.write")
 def client_suspend(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     return _confirm(
         staff, title=_("Suspend %(name)s?", name=row.name),
         question=_("Logins at this platform stop, its token requests are refused and its "
@@ -464,7 +468,7 @@ def client_suspend(staff, client_id):
 @bp.route("/clients/<client_id>/status", methods=["POST"])
 @staff_only("clients.write")
 def client_status(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     action = request.form.get("action")
     if action not in service.TRANSITIONS:
         return done(_("Nothing was changed."), ".client", client_id=client_id)
@@ -485,7 +489,7 @@ def client_status(staff, client_id):
 @bp.route("/clients/<client_id>/rotate-secret", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_rotate(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     hours = current_app.config["CLIENT_SECRET_ROTATION_OVERLAP"] // 3600
     asking = _asked_first(
         staff, ".client_rotate", {"client_id": client_id},
@@ -511,7 +515,7 @@ def client_rotate(staff, client_id):
 @bp.route("/clients/<client_id>/delete", methods=["GET", "POST"])
 @staff_only("clients.write")
 def client_delete(staff, client_id):
-    row = _client(client_id)
+    row = registry.client_row(client_id)
     asking = _asked_first(
         staff, ".client_delete", {"client_id": client_id},
         title=_("Delete %(name)s?", name=row.name),
@@ -592,17 +596,10 @@ def users(staff):
                 pages=max(1, (total + PER_PAGE - 1) // PER_PAGE))
 
 
-def _user(user_id):
-    try:
-        return service.get_user(user_id)
-    except service.NotFound:
-        raise UserFacingError("not_found", _("There is no such account."), 404) from None
-
-
 @bp.route("/users/<int:user_id>")
 @staff_only("users.read")
 def user(staff, user_id):
-    account = _user(user_id)
+    account = service.get_user(user_id)
     events = service.user_events(account.id, limit=50)["events"]
     return page("admin/user.html", staff, account=account,
                 detail=service.user_detail(account), events=events,
@@ -620,7 +617,7 @@ USER_ACTS = {
 
 
 def _user_act(staff, user_id, act, **extra):
-    _user(user_id)
+    service.get_user(user_id)
     function, message = USER_ACTS[act]
     try:
         function(user_id, actor=staff.actor, role=staff.role, acting_user_id=staff.user.id,
@@ -634,7 +631,7 @@ def _user_act(staff, user_id, act, **extra):
 @bp.route("/users/<int:user_id>/lock", methods=["GET", "POST"])
 @staff_only("users.write")
 def user_lock(staff, user_id):
-    account = _user(user_id)
+    account = service.get_user(user_id)
     asking = _asked_first(
         staff, ".user_lock", {"user_id": user_id},
         title=_("Lock the account %(phone)s?", phone=account.phone),
@@ -691,7 +688,7 @@ def staff_grant(staff):
 @bp.route("/staff/<int:user_id>/revoke", methods=["POST"])
 @staff_only("staff.write")
 def staff_revoke(staff, user_id):
-    account = _user(user_id)
+    account = service.get_user(user_id)
     role = request.form.get("role", "")
     try:
         changed = service.revoke_role(account.id, role, actor=staff.actor,
