@@ -25,9 +25,10 @@ PASSWORD = "Regional-Passw0rd!"
 
 class Tamper:
     """WSGI middleware in front of the regional provider: with ``claims`` set, the ID token of
-    each token response is re-signed with ``key`` (under the regional key's ``kid`` unless
-    ``kid`` says otherwise) after ``claims`` are merged into it; with ``publish``, ``key`` is
-    in its JWKS too (so the signature verifies and the claims are what is tested)."""
+    each token response is re-signed with ``key`` after ``claims`` are merged into it; with
+    ``publish``, ``key`` is in its JWKS too, under its own ``kid`` (so the signature verifies
+    and the claims are what is tested); without, the token names the regional key's ``kid``
+    unless ``kid`` says otherwise."""
 
     def __init__(self, app):
         self.app = app
@@ -51,7 +52,8 @@ class Tamper:
         if path == "/token" and "id_token" in data:
             header, payload = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
                                for part in data["id_token"].split(".")[:2])
-            data["id_token"] = jwt.encode({"alg": "ES256", "kid": self.kid or header["kid"]},
+            kid = self.kid or ("tamper" if self.publish else header["kid"])
+            data["id_token"] = jwt.encode({"alg": "ES256", "kid": kid},
                                           {**payload, **self.claims}, self.key)
         if path == "/jwks.json":
             data["keys"].append(self.key.as_dict(private=False))
