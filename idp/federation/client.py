@@ -99,7 +99,8 @@ def metadata(upstream) -> dict:
     for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(meta.get(name), str):
             raise UpstreamFailure("discovery", f"the discovery document has no {name}")
-    for name in ("token_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"):
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
+                 "end_session_endpoint"):
         if name in meta and (not isinstance(meta[name], str) or fetch.check_fetchable(meta[name])):
             raise UpstreamFailure("discovery", f"{name} is not an address we may call")
     return meta
