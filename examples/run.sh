@@ -29,7 +29,7 @@ rm -rf "$DEMO"
 mkdir -p "$DEMO/national" "$DEMO/regional"
 echo "Setting up the demo in $DEMO (about a minute)…"
 exec 3>&2 2>>"$DEMO/setup.log"  # the commands' warnings go to the log; 3 is the terminal
-trap 'echo "The demo set-up failed: see $DEMO/setup.log" >&3' ERR
+trap 'echo "The demo did not start: see the logs in $DEMO" >&3' ERR
 
 # idp_at INSTANCE ISSUER ARGS…: the idp command of one instance (its folder, issuer and
 # secrets: the idp command reads dev.env from its instance folder)
