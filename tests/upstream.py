@@ -139,9 +139,9 @@ class Citizen:
             response = self.http.get(target, allow_redirects=False, timeout=10)
         return "page", response
 
-    def log_in(self, url, phone=PHONE, password=PASSWORD):
+    def log_in(self, url, phone=PHONE, password=PASSWORD, decision="allow"):
         """From the authorization URL to the national callback URL (logging in, and
-        allowing the national provider the first time)."""
+        answering the consent page — ``decision`` — the first time)."""
         kind, result = self.visit(url)
         if kind == "page" and 'autocomplete="current-password"' in result.text:
             action, fields = self._form(result.text, 'autocomplete="current-password"')
@@ -149,7 +149,7 @@ class Citizen:
             kind, result = self.visit(urljoin(self.provider.issuer, action), "POST", fields)
         if kind == "page" and 'name="decision"' in result.text:
             action, fields = self._form(result.text, 'name="decision"')
-            fields["decision"] = "allow"
+            fields["decision"] = decision
             kind, result = self.visit(urljoin(self.provider.issuer, action), "POST", fields)
         assert kind == "redirect", result.text[:800]
         return result

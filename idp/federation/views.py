@@ -218,8 +218,9 @@ def first_login(uid):
     if federated is None or federated.user_id is not None or federated.choice == "skip":
         return journey.advance()  # nothing left to choose (a reload, the back button)
     upstream = Upstream.query.filter_by(slug=federated.upstream, enabled=True).first()
-    if upstream is None:
+    if upstream is None:  # disabled meanwhile: the citizen logs in another way
         journey.record.federated = None
+        records.save(journey.record)
         return _unavailable(journey)
     choice = request.form.get("federated")
     if choice == "link":

@@ -256,6 +256,33 @@ def test_the_level_is_the_lower_of_what_it_asserts_and_what_it_is_trusted_for(
     assert [d["vouched"] for _o, d in events(app, "upstream.login")] == [expected]
 
 
+def test_single_sign_on_keeps_the_level_the_provider_vouched_for(app, client, tmp_path, cid):
+    with regional(tmp_path, ISSUER) as zj:
+        _level_at_the_provider(zj, 2)
+        zj.register_at(app)
+        flow = f.Flow(client)
+        page, params, verifier = first_login(flow, zj, cid)
+        first = finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+    verifier, challenge = f.pkce()
+    params = f.authorize_params(cid[0], challenge, prompt="none", acr_values=LOA + "2")
+    again = finish(flow, flow.follow(flow.start(params)), client, cid, params, verifier)
+    assert first["acr"] == again["acr"] == LOA + "2"  # the account's own level is 1
+    assert again["amr"] == ["fed"] and again["sid"] == first["sid"]
+
+
+def test_the_account_pages_log_in_through_a_provider_too(app, client, zj, cid):
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+
+    other = f.Flow(app.test_client())  # another browser, to its account page
+    page = other.follow(other.get("/account?lang=en"))
+    action, fields = upstream_form(page.get_data(as_text=True))
+    answer = other.post(action, data={**fields, "upstream": "zj"})
+    page = back(other, Citizen(zj).log_in(answer.headers["Location"]))
+    assert page.status_code == 200 and "用于登录的地方账号" in page.get_data(as_text=True)
+
+
 def test_a_platform_needing_more_than_the_provider_vouches_for_asks_for_more(
         app, client, zj, cid):
     """The provider vouches for level 1: a platform needing level 2 gets the identity check
@@ -387,6 +414,34 @@ def test_an_answer_from_one_provider_at_anothers_callback_is_refused(app, client
     assert _reasons(app) == ["mixup"]
 
 
+def test_a_login_refused_there_says_so(app, client, zj, cid):
+    flow = f.Flow(client)
+    url, _params, _verifier = start(flow, cid)
+    callback = Citizen(zj).log_in(url, decision="deny")
+    assert f.query(callback)["error"] == "access_denied"
+    page = back(flow, callback)
+    assert page.status_code == 200 and ("The login at zj 政务服务网 was cancelled or refused. "
+                                        "Log in again, or another way." in page.get_data(
+                                            as_text=True))
+    assert [(o, d["reason"], d["detail"]) for o, d in events(app, "upstream.login")] == [
+        ("failure", "refused", "access_denied")]
+
+
+def test_a_locked_account_does_not_log_in_through_a_provider(app, client, zj, cid):
+    from idp.admin import service as admin
+
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+    with app.app_context():
+        admin.lock(User.query.one().id, actor="test", role="user_admin", reason="stolen phone")
+    other = f.Flow(app.test_client())
+    url, _params, _verifier = start(other, cid)
+    _refused(back(other, Citizen(zj).log_in(url)), status=403, text=(
+        "This account cannot log in now. Try again later, or contact the service desk."))
+    assert [d["reason"] for _o, d in events(app, "login.failure")] == ["disabled"]
+
+
 # --- Disabled and unreachable providers ---------------------------------------------------------
 
 def test_a_disabled_provider_is_not_offered_and_refused(app, client, zj, cid):
@@ -406,6 +461,24 @@ def test_a_disabled_provider_is_not_offered_and_refused(app, client, zj, cid):
     action = f.form_of(html)[0].replace("/login", "/upstream")
     _refused(flow.post(action, data={"csrf_token": f.form_of(html)[1]["csrf_token"],
                                      "upstream": "zj"}), text=unavailable)
+
+
+def test_a_provider_disabled_during_a_first_login_leaves_the_other_ways(app, client, zj, cid):
+    from idp.federation import service
+
+    with app.app_context():
+        f.user()
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    with app.app_context():
+        service.set_enabled("zj", False, actor="test")
+    page = _refused(choose(flow, page, "create"), text=(
+        "This regional identity provider is not available. Log in another way."))
+    page = flow.login(flow.follow(flow.get(f.form_of(page)[0].replace("/login", ""))))
+    claims = finish(flow, page, client, cid, params, verifier)
+    assert claims["amr"] == ["pwd"]
+    with app.app_context():
+        assert User.query.count() == 1 and UpstreamLink.query.count() == 0
 
 
 def test_a_provider_that_is_down_gets_a_clear_page(app, client, zj, cid):

@@ -203,3 +203,21 @@ def test_console_needs_the_permission(app):
     flow, page = console(app, "13900139000", codes, "/admin/upstreams")
     assert page.status_code == 403
     assert "/admin/upstreams" not in html(flow.get("/admin"))
+
+
+def test_production_refuses_a_provider_on_a_private_address():
+    """Its issuer names what the provider will call (discovery, token, JWKS, userinfo): in
+    production, public addresses only (the guard of ``clients.fetch``)."""
+    from idp import create_app
+    from idp.federation import service
+
+    app = create_app(f.PRODUCTION)
+    with app.app_context():
+        for issuer, problem in (("https://10.0.0.8", "names a private, local or unresolvable "
+                                                     "address"),
+                                ("https://127.0.0.1", "names a private, local or unresolvable "
+                                                      "address"),
+                                ("http://localhost:8080", "must use https")):
+            with pytest.raises(service.UpstreamError) as refused:
+                service._checked({**NEW, "issuer": issuer}, new=True)
+            assert str(refused.value) == f"issuer {problem}"
