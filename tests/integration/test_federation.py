@@ -525,6 +525,7 @@ def test_the_account_page_lists_and_unlinks_providers(app, client, zj, cid):
     page = _account(flow)
     html = page.get_data(as_text=True)
     assert "Regional accounts you log in with" in html and "zj 政务服务网 · linked" in html
+    assert "<td>Regional account linked</td>" in html  # among the recent security events
     with app.app_context():
         link_id = UpstreamLink.query.one().id
     done = send(flow, page, f"/account/upstreams/{link_id}/unlink")

@@ -185,6 +185,9 @@ def test_console_adds_changes_disables_and_removes_after_asking(app):
     with app.app_context():
         assert Upstream.query.one().enabled is False
 
+    audit_page = html(flow.get("/admin/audit?action=upstream.&lang=en"))
+    assert "Regional identity provider changed" in audit_page
+    assert '<a href="/admin/upstreams/zj">regional identity provider zj</a>' in audit_page
     asked = flow.get("/admin/upstreams/zj/remove")
     assert "Remove 浙江政务服务网?" in html(asked)
     unconfirmed = flow.post("/admin/upstreams/zj/remove", data={
