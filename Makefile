@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 MO     := translations/zh_Hans_CN/LC_MESSAGES/messages.mo translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: run serve test lint bench translations messages clean
+.PHONY: run serve test lint bench translations messages demo clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ lint: $(STAMP)
 
 bench: $(STAMP) $(MO)
 	bash bench/run.sh
+
+# Two regional platforms, a regional provider (a second instance) and the national one, with
+# single sign-on, logout everywhere and brokering (examples/run.sh; ports from DEMO_PORT, 5200).
+demo: $(STAMP) $(MO)
+	bash examples/run.sh
 
 clean:
 	rm -rf $(VENV) instance

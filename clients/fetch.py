@@ -2,7 +2,11 @@
 ``sector_identifier_uri``): https only (plain http on a loopback host outside production, for
 development), a timeout, a size limit, redirects only to URLs that pass the same check, and a
 short cache in the shared store. ``fetch_for`` does, before validation, all the network I/O
-that validating a client's metadata needs (``clients.validation`` itself does none)."""
+that validating a client's metadata needs (``clients.validation`` itself does none).
+
+``send`` is the one way this provider calls a URL someone else named (a client's documents,
+a regional identity provider's endpoints): the same checks, no ``*_proxy`` detours, and in
+production only public addresses, the one checked being the one connected to."""
 
 import hashlib
 import http.client
@@ -95,11 +99,10 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch_json(url: str, cache_key: str):
-    """The JSON value at ``url`` (cached for ``CACHE_SECONDS`` under ``cache_key``)."""
-    cached = store().get(cache_key)
-    if cached is not None:
-        return cached
+def send(url: str, data: bytes | None = None, headers=None) -> tuple[int, bytes]:
+    """(status, body) of one request to ``url``: a GET, or a POST of ``data``. An answer with
+    an error status is an answer too; ``FetchError`` when there is none (a URL that may not be
+    called, no connection, the timeout, a body over the size limit)."""
     problem = check_fetchable(url)
     if problem:
         raise FetchError(f"the URL {problem}")
@@ -109,17 +112,33 @@ def fetch_json(url: str, cache_key: str):
     if current_app.config["ENV_NAME"] == "production":
         handlers.append(_PinnedHTTPS())
     opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     try:
-        with opener.open(request, timeout=cfg["JWKS_URI_TIMEOUT"]) as response:
-            body = response.read(limit + 1)
-        if len(body) > limit:
-            raise FetchError(f"the document is larger than {limit} bytes")
-        value = json.loads(body)
-    except FetchError:
-        raise
+        try:
+            response = opener.open(request, timeout=cfg["JWKS_URI_TIMEOUT"])
+        except urllib.error.HTTPError as answer:
+            response = answer
+        with response:
+            status, body = response.status, response.read(limit + 1)
     except (OSError, ValueError) as exc:
         raise FetchError(str(exc) or exc.__class__.__name__) from None
+    if len(body) > limit:
+        raise FetchError(f"the document is larger than {limit} bytes")
+    return status, body
+
+
+def fetch_json(url: str, cache_key: str):
+    """The JSON value at ``url`` (cached for ``CACHE_SECONDS`` under ``cache_key``)."""
+    cached = store().get(cache_key)
+    if cached is not None:
+        return cached
+    status, body = send(url, headers={"Accept": "application/json"})
+    if status != 200:
+        raise FetchError(f"HTTP Error {status}")
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise FetchError(str(exc)) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value
 

@@ -72,6 +72,9 @@ def create_app(overrides=None):
     from idp.accounts.views import bp as accounts_bp
     from idp.admin.api import bp as admin_api_bp
     from idp.admin.console import bp as admin_bp
+    from idp.federation import api as upstreams_api  # noqa: F401  (joins admin_api_bp)
+    from idp.federation import console as upstreams_console  # noqa: F401  (joins admin_bp)
+    from idp.federation import views as federation
     from idp.oauth.discovery import bp as discovery_bp
     from idp.oauth.server import create_server
     from idp.oauth.views import bp as oauth_bp
@@ -85,8 +88,9 @@ def create_app(overrides=None):
     for blueprint in (discovery_bp, oauth_bp, client_registration_bp, admin_api_bp):
         limiter.exempt(blueprint)
     for blueprint in (client_registration_bp, discovery_bp, oauth_bp, accounts_bp, account_bp,
-                      registration_bp, realname_bp, admin_bp, admin_api_bp):
+                      registration_bp, realname_bp, admin_bp, admin_api_bp, federation.bp):
         app.register_blueprint(blueprint)
+    federation.init_app(app)
     if app.config["DEV_REGISTRY_MOUNT"]:
         from idp.realname.devregistry import bp as dev_registry_bp
 
@@ -120,6 +124,7 @@ def _register_models():
     import idp.accounts.models  # noqa: F401
     import idp.admin.models  # noqa: F401
     import idp.audit.models  # noqa: F401
+    import idp.federation.models  # noqa: F401
     import idp.keys.models  # noqa: F401
     import idp.oauth.models  # noqa: F401
     import idp.realname.models  # noqa: F401

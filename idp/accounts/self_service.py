@@ -89,6 +89,9 @@ EVENT_LABELS = {
     "counter.lookup": lambda: _("Your identity was looked up at a service counter"),
     "account.unlocked": lambda: _("Account unlocked"),
     "mfa.factors.reset": lambda: _("Second factors reset by the service desk"),
+    "upstream.login": lambda: _("Logged in with a regional account"),
+    "upstream.linked": lambda: _("Regional account linked"),
+    "upstream.unlinked": lambda: _("Regional account unlinked"),
 }
 
 

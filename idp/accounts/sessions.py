@@ -5,6 +5,10 @@ dump cannot be replayed as cookies. A new secret is issued at every login and wh
 login gets stronger (a step-up), and the old one is dead at once (no fixation: OWASP ASVS
 v4.0 3.2.1). The session carries ``sid`` (published in tokens), the login's ``auth_time``,
 ``amr`` and ``acr``, and the clients it has been used with.
+
+Every way a session ends goes through :func:`end` (this browser) or :func:`end_for` (from
+anywhere); each sends ``idp.accounts.signals.session_ended`` once per ended session. A session
+that merely expires sends nothing.
 """
 
 import hashlib
@@ -13,8 +17,10 @@ import time
 
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 
+from idp.accounts.signals import session_ended
 from idp.store import store
 
 
@@ -46,15 +52,18 @@ def current():
     return g.sso
 
 
-def start(user, amr, acr):
-    """Log this browser in as ``user``: replaces any session it had."""
+def start(user, amr, acr, extra=None):
+    """Log this browser in as ``user``: replaces any session it had. ``extra``: fields other
+    layers keep with the session (a login through a regional provider: the level it vouched
+    for, and how to log out there)."""
     end()
     cfg = current_app.config
     now = int(time.time())
     data = {"sid": secrets.token_urlsafe(16), "user_id": user.id, "auth_time": now,
             "amr": amr, "acr": acr, "clients": [], "created_at": now, "last_seen": now,
             "expires_at": now + cfg["SSO_SESSION_TTL"],
-            "ip": request.remote_addr, "user_agent": request.user_agent.string[:200]}
+            "ip": request.remote_addr, "user_agent": request.user_agent.string[:200],
+            **(extra or {})}
     _remember(user.id, secrets.token_urlsafe(32), data)
     return data
 
@@ -108,7 +117,8 @@ def list_for(user_id):
 def end_for(user_id, sid=None, keep_sid=None):
     """End one of the citizen's sessions (by ``sid``) or all of them but ``keep_sid``, from
     anywhere (a browser, the command line, an administrator). Returns how many ended. The
-    browser whose session ended finds itself logged out at its next request."""
+    browser whose session ended finds itself logged out at its next request (this request's
+    browser at once)."""
     ended = 0
     for digest in list(store().get(_index(user_id)) or []):
         data = store().get("sso:" + digest)
@@ -116,6 +126,10 @@ def end_for(user_id, sid=None, keep_sid=None):
             continue
         store().delete("sso:" + digest)
         ended += 1
+        mine = has_request_context() and (g.get("sso") or {}).get("sid") == data["sid"]
+        if mine:
+            g.sso, g.sso_clear_cookie = None, True
+        _ended(data, browser=bool(mine))
     return ended
 
 
@@ -126,7 +140,15 @@ def end():
         store().delete(_key(g.sso_secret))
         g.sso_clear_cookie = True
     g.sso = None
+    if data is not None:
+        _ended(data, browser=True)
     return data
+
+
+def _ended(data, browser):
+    session_ended.send(current_app._get_current_object(), user_id=data["user_id"],
+                       sid=data["sid"], clients=list(data.get("clients") or []),
+                       amr=list(data.get("amr") or []), session=dict(data), browser=browser)
 
 
 def _save(secret, data):

@@ -158,7 +158,7 @@ ERRORS = {
            "(`insufficient_user_authentication`, RFC 9470).",
     "403": "The token lacks the `admin` scope (`insufficient_scope`), or none of the caller's "
            "roles allows the operation (`forbidden`).",
-    "404": "No such client, account or token.",
+    "404": "No such client, account, token or provider.",
     "409": "The client's status does not allow this change.",
 }
 
@@ -330,6 +330,66 @@ PATHS = {
             "application/x-ndjson": {"schema": {"type": "string"}}}}},
         params=AUDIT_FILTERS)},
 }
+
+
+# --- Regional identity providers (idp.federation.api) ---------------------------------------
+
+UPSTREAM_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "issuer": {"type": "string", "maxLength": 255,
+               "description": "Discovery: the issuer + /.well-known/openid-configuration."},
+    "client_id": {"type": "string", "minLength": 1, "maxLength": 255},
+    "auth_method": {"type": "string", "enum": ["client_secret_basic", "client_secret_post"]},
+    "scope": {"type": "string", "maxLength": 255, "description": "Must include openid."},
+    "claim_map": {"type": "object", "description": "Our claim (name, phone_number, "
+                                                   "phone_number_verified) -> its claim.",
+                  "additionalProperties": {"type": "string", "maxLength": 100}},
+    "acr_map": {"type": "object", "description": "Its acr value -> our level (empty: our "
+                                                 "own acr values).",
+                "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 4}},
+    "max_level": {"type": "integer", "minimum": 1, "maximum": 4},
+    "enabled": {"type": "boolean"},
+}
+SECRET = {"client_secret": {"type": "string", "minLength": 1, "maxLength": 512,
+                            "description": "Sealed at rest; never returned."}}
+SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}
+SCHEMAS.update({
+    "Upstream": _obj({**UPSTREAM_FIELDS, "slug": SLUG, "callback_url": STR, "links": INT,
+                      "created_at": INT, "updated_at": INT},
+                     required=("slug", "name", "issuer", "client_id", "max_level", "enabled",
+                               "callback_url")),
+    "UpstreamNew": _obj({**UPSTREAM_FIELDS, **SECRET, "slug": SLUG},
+                        required=("slug", "name", "issuer", "client_id", "client_secret",
+                                  "max_level"), additional=False),
+    "UpstreamChanges": _obj({**UPSTREAM_FIELDS, **SECRET}, additional=False),
+    "UpstreamList": _obj({"items": {"type": "array", "items": _ref("Upstream")}},
+                         required=("items",)),
+})
+UPSTREAM_SLUG = _path("slug", "The provider's short name.", SLUG["pattern"])
+PATHS.update({
+    "/admin/api/upstreams": {
+        "get": _op("Regional identity providers logins may go through.", "upstreams.read",
+                   _ok("UpstreamList"), errors=("401", "403")),
+        "post": _op("Add one. Register its `callback_url` with it first (as a redirect URI "
+                    "and a post-logout redirect URI).", "upstreams.write",
+                    _ok("Upstream", "Added.", "201"), body="UpstreamNew"),
+    },
+    "/admin/api/upstreams/{slug}": {
+        "parameters": [UPSTREAM_SLUG],
+        "get": _op("One provider (never its secret).", "upstreams.read", _ok("Upstream"),
+                   errors=ONE),
+        "patch": _op("Change fields (the others stay); a new `client_secret` replaces the "
+                     "old.", "upstreams.write", _ok("Upstream"), body="UpstreamChanges",
+                     errors=ONE),
+        "delete": _op("Remove it and every account's link to it.", "upstreams.write",
+                      NO_CONTENT, errors=ONE),
+    },
+    "/admin/api/upstreams/{slug}/enable": {"parameters": [UPSTREAM_SLUG], "post": _op(
+        "Offer it on the login page.", "upstreams.write", _ok("Upstream"), errors=ONE)},
+    "/admin/api/upstreams/{slug}/disable": {"parameters": [UPSTREAM_SLUG], "post": _op(
+        "Stop logins through it (links stay).", "upstreams.write", _ok("Upstream"),
+        errors=ONE)},
+})
 
 
 @functools.cache

@@ -32,6 +32,9 @@ ACTION_LABELS = {
     "staff.role.granted": lambda: _("Staff role given"),
     "staff.role.revoked": lambda: _("Staff role taken away"),
     "keys.rotated": lambda: _("Signing keys rotated"),
+    "upstream.added": lambda: _("Regional identity provider added"),
+    "upstream.updated": lambda: _("Regional identity provider changed"),
+    "upstream.removed": lambda: _("Regional identity provider removed"),
     "mfa.recovery_codes.generated": lambda: _("New recovery codes made"),
 }
 
@@ -61,6 +64,9 @@ def describe(code, found):
         return (f"{text} ({iat.label})" if iat else text), url_for("admin.iats")
     if kind == "cli":
         return _("command line (%(user)s)", user=ident), None
+    if kind == "upstream":
+        return (_("regional identity provider %(slug)s", slug=ident),
+                url_for("admin.upstream", slug=ident))
     if code == "keys":
         return _("the signing keys"), url_for("admin.keys")
     if code == "anonymous":

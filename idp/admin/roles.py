@@ -70,6 +70,7 @@ PERMISSIONS = (
     "keys.read", "keys.write",         # signing keys: list / rotate
     "audit.read",                      # the audit log: filter, export
     "staff.write",                     # give or take roles; a client's admin scope
+    "upstreams.read", "upstreams.write",  # regional identity providers logins may go through
     "counter",                         # the service counter (/counter)
 )
 
@@ -79,7 +80,7 @@ ROLE_PERMISSIONS = {
     "client_registrar": frozenset({"clients.read", "clients.write", "iat.read", "iat.write"}),
     "user_admin": frozenset({"users.read", "users.write"}),
     "auditor": frozenset({"audit.read", "clients.read", "iat.read", "users.read",
-                          "keys.read"}),
+                          "keys.read", "upstreams.read"}),
     "counter_clerk": frozenset({"counter"}),
 }
 

@@ -130,7 +130,8 @@ class Journey:
         if self.record.pending is not None or not self.session_satisfies(session):
             return None
         return Login(user_id=session["user_id"], auth_time=session["auth_time"],
-                     amr=tuple(session["amr"]), acr=session["acr"], sid=session["sid"])
+                     amr=tuple(session["amr"]), acr=session["acr"], sid=session["sid"],
+                     vouched=session.get("vouched"))
 
     def session_satisfies(self, session) -> bool:
         needs = self.needs
@@ -186,7 +187,8 @@ class Journey:
         login, user = self.login(), self.user()
         # the level is the account's as it is now (it may have been raised in the journey)
         return Login(user_id=login.user_id, auth_time=login.auth_time, amr=login.amr,
-                     acr=assurance.acr_for(user, list(login.amr)), sid=login.sid)
+                     acr=assurance.acr_for(user, list(login.amr), login.vouched), sid=login.sid,
+                     vouched=login.vouched)
 
     def advance(self):
         """After a page completed its step: back to the protocol layer, which resumes and
@@ -204,32 +206,46 @@ class Journey:
     def finish(self):
         records.finish(self.record)
 
-    def first_factor(self, user, amr):
-        """The citizen proved a first factor (a password): a second is asked for when their
-        account, the platform or the level it needs calls for one; else the login is made."""
+    def first_factor(self, user, amr, vouched=None):
+        """The citizen proved a first factor (a password, or a login at a regional provider
+        that vouched for the level ``vouched``): a second is asked for when their account, the
+        platform or the level it needs calls for one; else the login is made."""
         if assurance.second_factor_needed(user, list(amr), require_mfa=self.needs.mfa,
-                                          level=self.needs.level):
-            self.record.pending = Pending(user_id=user.id, amr=tuple(amr))
+                                          level=self.needs.level, vouched=vouched):
+            self.record.pending = Pending(user_id=user.id, amr=tuple(amr), vouched=vouched)
             return self.advance()
-        return self.establish(user, amr)
+        return self.establish(user, amr, vouched)
 
-    def establish(self, user, amr):
-        """Start the browser's session (or strengthen it, on a step-up) and go on."""
-        acr = assurance.acr_for(user, list(amr))
+    def establish(self, user, amr, vouched=None):
+        """Start the browser's session (or strengthen it, on a step-up) and go on. The level a
+        regional provider vouched for comes with the pending login, or as ``vouched``."""
         pending = self.record.pending
+        if pending is not None:
+            vouched = pending.vouched
+        acr = assurance.acr_for(user, list(amr), vouched)
         session = sessions.current()
         if pending is not None and pending.step_up and session and session["user_id"] == user.id:
             session = sessions.step_up(list(amr), acr)
         else:
-            session = sessions.start(user, amr=list(amr), acr=acr)
+            session = sessions.start(user, amr=list(amr), acr=acr,
+                                     extra=self._session_fields(vouched))
         self.record.pending = None
         self.record.factor_tries = 0
         self.record.factor_state = {}
         self.record.login = Login(user_id=user.id, auth_time=session["auth_time"],
-                                  amr=tuple(amr), acr=acr, sid=session["sid"])
+                                  amr=tuple(amr), acr=acr, sid=session["sid"], vouched=vouched)
         audit.record("login.success", user_id=user.id,
                      detail={"client_id": self.record.client_id, "amr": list(amr), "acr": acr})
         return self.advance()
+
+    def _session_fields(self, vouched):
+        """What the new session keeps besides the login: the level a regional provider
+        vouched for, and — whenever this journey logged in there — how to log out there."""
+        fields = {} if vouched is None else {"vouched": vouched}
+        federated = self.record.federated
+        if federated is not None:
+            fields["upstream"] = {"slug": federated.upstream, "id_token": federated.id_token}
+        return fields
 
     def give_up(self):
         """The citizen cannot (or will not) do what the platform requires: it hears

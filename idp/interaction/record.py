@@ -45,23 +45,48 @@ class Needs:
 @dataclass(frozen=True)
 class Login:
     """What a journey established, and all that the protocol layer receives: the citizen, when
-    and how they authenticated (OIDC ``auth_time``, ``amr``, ``acr``) and the SSO session."""
+    and how they authenticated (OIDC ``auth_time``, ``amr``, ``acr``) and the SSO session.
+    ``vouched``: for a login through a regional identity provider, the level it vouched for
+    (capped by what it is trusted for); None for a login here."""
 
     user_id: int
     auth_time: int
     amr: tuple[str, ...]
     acr: str
     sid: str
+    vouched: int | None = None
 
 
 @dataclass(frozen=True)
 class Pending:
-    """A citizen part-way through logging in: the factors proved so far (``amr``), and whether
-    this strengthens the browser's existing session (``step_up``) instead of starting one."""
+    """A citizen part-way through logging in: the factors proved so far (``amr``), whether
+    this strengthens the browser's existing session (``step_up``) instead of starting one, and
+    the level a regional provider vouched for (``vouched``, as in :class:`Login`)."""
 
     user_id: int
     amr: tuple[str, ...]
     step_up: bool = False
+    vouched: int | None = None
+
+
+@dataclass(frozen=True)
+class Federated:
+    """A verified answer of a regional identity provider (``idp.federation``) in this journey:
+    the provider (``upstream``, its slug) and who it says logged in (``subject``, its ``sub``),
+    the level it vouched for (capped), the claims it gave that we use (``claims``: ``name``,
+    ``phone_number``, ``phone_number_verified``), its ID token sealed (``id_token``, the hint
+    for logging out there), the national account it is linked to (``user_id``, once known),
+    what the citizen chose at a first login (``choice``: "create", "link" or "skip") and the
+    number being confirmed by a text message when creating an account (``phone``)."""
+
+    upstream: str
+    subject: str
+    vouched: int
+    id_token: str
+    claims: dict = field(default_factory=dict)
+    user_id: int | None = None
+    choice: str | None = None
+    phone: str | None = None
 
 
 @dataclass
@@ -90,6 +115,8 @@ class Interaction:
     factor_tries: int = 0
     #: per-factor ceremony state: a WebAuthn state id, which codes were sent …
     factor_state: dict = field(default_factory=dict)
+    #: a login at a regional identity provider made in this journey
+    federated: Federated | None = None
 
     def to_store(self) -> dict:
         return asdict(self)
@@ -103,6 +130,8 @@ class Interaction:
         for name, kind in (("login", Login), ("pending", Pending)):
             if data[name] is not None:
                 data[name] = kind(**{**data[name], "amr": tuple(data[name]["amr"])})
+        if data.get("federated") is not None:
+            data["federated"] = Federated(**data["federated"])
         return cls(**data)
 
 

@@ -4,6 +4,8 @@ that page; the views that complete a step (a form post) live beside their templa
 back into the :class:`~idp.interaction.journey.Journey`.
 
     select_account  the platform asked to choose; the browser has a session
+    federated       a first login through a regional identity provider: create a national
+                    account or link one (after logging in to it)
     login           no login satisfies the request: identify and a first factor (a password)
     mfa             a second factor: to finish a login, or to step up an existing one
     identity        the platform needs a higher level of assurance than the account has
@@ -24,7 +26,9 @@ from idp.accounts import assurance
 from idp.accounts import sessions
 from idp.accounts.models import Consent
 from idp.accounts.models import User
+from idp.errors import UserFacingError
 from idp.extensions import db
+from idp.federation.models import Upstream
 from idp.interaction.journey import JourneyError
 from idp.interaction.record import Pending
 from mfa import base as mfa
@@ -75,6 +79,34 @@ class SelectAccount(Step):
         return render_page("accounts/select_account.html", journey, user=user)
 
 
+class FederatedLogin(Step):
+    """The first login through a regional identity provider: the citizen creates a national
+    account (confirming a phone number the provider did not vouch for) or links the account
+    they have, after logging in to it (``idp.federation.views`` completes it)."""
+
+    name = "federated"
+
+    def needed(self, journey):
+        federated = journey.record.federated
+        if federated is None or federated.user_id is not None or federated.choice == "skip":
+            return False
+        if federated.choice == "link":  # once they have logged in to the account to link
+            return journey.login() is not None
+        return True
+
+    def page(self, journey, error=None, status=200):
+        federated = journey.record.federated
+        upstream = Upstream.query.filter_by(slug=federated.upstream).first()
+        if upstream is None:
+            raise UserFacingError("invalid_request", _(
+                "This regional identity provider is no longer available. Return to the "
+                "service and start again."))
+        user = journey.user() if federated.choice == "link" else None
+        return render_page("federation/first_login.html", journey, status=status, error=error,
+                           upstream=upstream, federated=federated, user=user,
+                           masked_phone=sms_mask(user.phone) if user else "")
+
+
 class Password(Step):
     """Identify and prove a first factor (``accounts.login`` completes it)."""
 
@@ -120,7 +152,8 @@ class Identity(Step):
 
     def needed(self, journey):
         user = journey.user()
-        return user is not None and user.loa < journey.needs.level
+        return user is not None and assurance.identity_level(
+            user, journey.login().vouched) < journey.needs.level
 
     def enter(self, journey):
         journey.pin_login()
@@ -137,11 +170,13 @@ class StepUp(SecondFactor):
         user = journey.user()
         login = journey.login()
         return user is not None and assurance.second_factor_needed(
-            user, list(login.amr), require_mfa=journey.needs.mfa, level=journey.needs.level)
+            user, list(login.amr), require_mfa=journey.needs.mfa, level=journey.needs.level,
+            vouched=login.vouched)
 
     def enter(self, journey):
         login = journey.pin_login()
-        journey.record.pending = Pending(user_id=login.user_id, amr=login.amr, step_up=True)
+        journey.record.pending = Pending(user_id=login.user_id, amr=login.amr, step_up=True,
+                                         vouched=login.vouched)
 
 
 #: Plain-language descriptions of what each scope lets a service see.
@@ -193,7 +228,8 @@ class ConsentStep(Step):
 
 SELECT_ACCOUNT, PASSWORD, SECOND_FACTOR = SelectAccount(), Password(), SecondFactor()
 IDENTITY, STEP_UP, CONSENT = Identity(), StepUp(), ConsentStep()
-STEPS = (SELECT_ACCOUNT, PASSWORD, SECOND_FACTOR, IDENTITY, STEP_UP, CONSENT)
+FEDERATED = FederatedLogin()
+STEPS = (SELECT_ACCOUNT, FEDERATED, PASSWORD, SECOND_FACTOR, IDENTITY, STEP_UP, CONSENT)
 
 
 def next_step(journey) -> Step | None:
