@@ -2,7 +2,9 @@
 ``sector_identifier_uri``): https only (plain http on a loopback host outside production, for
 development), a timeout, a size limit, redirects only to URLs that pass the same check, and a
 short cache in the shared store. ``fetch_for`` does, before validation, all the network I/O
-that validating a client's metadata needs (``clients.validation`` itself does none)."""
+that validating a client's metadata needs (``clients.validation`` itself does none).
+``post_form`` posts to a URL a client registered (its ``backchannel_logout_uri``) under the
+same guard."""
 
 import hashlib
 import http.client
@@ -12,6 +14,7 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
+from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -122,6 +125,71 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(str(exc) or exc.__class__.__name__) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value
+
+
+def _read_timeout(connection_class, seconds):
+    """``connection_class`` whose socket, once connected (within the opener's timeout), waits
+    at most ``seconds`` for each read."""
+
+    class Connection(connection_class):
+        def connect(self):
+            super().connect()
+            self.sock.settimeout(seconds)
+
+    return Connection
+
+
+class _TimedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, read_timeout):
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def http_open(self, req):
+        return self.do_open(_read_timeout(http.client.HTTPConnection, self.read_timeout), req)
+
+
+class _TimedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, read_timeout, pinned):
+        super().__init__(context=ssl.create_default_context())
+        self.read_timeout, self.pinned = read_timeout, pinned
+
+    def https_open(self, req):
+        connection = _PinnedHTTPSConnection if self.pinned else http.client.HTTPSConnection
+        return self.do_open(_read_timeout(connection, self.read_timeout), req,
+                            context=ssl.create_default_context())
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a redirect is the answer (urllib raises it as an HTTPError)
+
+
+def post_form(url: str, fields: dict, *, connect_timeout: float, read_timeout: float) -> int:
+    """POST ``fields`` (``application/x-www-form-urlencoded``) to ``url`` and return the answer's
+    HTTP status (a redirect is not followed: its status is returned). The URL is held to
+    ``check_fetchable`` (in production: https on port 443, a public address, the connection
+    pinned to the address checked); no ``*_proxy`` detour; ``connect_timeout`` for the
+    connection (TLS included) and ``read_timeout`` for each read; the answer's body is not
+    read. ``FetchError`` when no answer came (refused, unreachable, timed out)."""
+    problem = check_fetchable(url)
+    if problem:
+        raise FetchError(f"the URL {problem}")
+    production = current_app.config["ENV_NAME"] == "production"
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirects(), _TimedHTTP(read_timeout),
+        _TimedHTTPS(read_timeout, pinned=production))
+    request = urllib.request.Request(  # noqa: S310  (the scheme is checked above)
+        url, data=urlencode(fields).encode(), method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with opener.open(request, timeout=connect_timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code
+    except (OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise FetchError(str(reason) or exc.__class__.__name__) from None
 
 
 def fetch_for(metadata) -> Fetched:
