@@ -268,12 +268,14 @@ def run_worker(app, stop: threading.Event, interval=None):
 
 
 def start_worker_thread(app):
-    """The worker in a daemon thread of this process (development), started once."""
+    """The worker in a daemon thread of this process (development), started once; the event
+    in ``app.extensions["idp.logout.worker"]`` stops it."""
     if app.extensions.get("idp.logout.worker"):
         return
-    app.extensions["idp.logout.worker"] = thread = threading.Thread(
-        target=run_worker, args=(app, threading.Event()), name="logout-worker", daemon=True)
-    thread.start()
+    stop = threading.Event()
+    app.extensions["idp.logout.worker"] = stop
+    threading.Thread(target=run_worker, args=(app, stop), name="logout-worker",
+                     daemon=True).start()
 
 
 # --- What administrators see -------------------------------------------------------------------

@@ -852,3 +852,41 @@ def test_the_console_form_takes_the_logout_uris(app, receivers):
         assert (row.backchannel_logout_uri, row.backchannel_logout_session_required,
                 row.frontchannel_logout_uri, row.frontchannel_logout_session_required) == (
             receiver.url, True, "http://127.0.0.1:9000/fc", False)
+
+
+def test_the_development_server_runs_the_worker_in_a_thread(tmp_path, receivers):
+    from tests.conftest import make_app
+
+    receiver = receivers(status=503)
+    app = make_app(f"sqlite:///{tmp_path / 'dev.db'}", LOGOUT_WORKER_THREAD=True,
+                   LOGOUT_WORKER_INTERVAL=0.1, LOGOUT_RETRY_BASE=1)
+    with app.app_context():
+        f.user()
+        rp = f.rp(backchannel_logout_uri=receiver.url)
+    http = app.test_client()
+    try:
+        ids = sso_into(f.Flow(http), http, {"a": (rp, receiver)}, ("a",))
+        assert "idp.logout.worker" in app.extensions  # started by the first request
+        http.get("/logout", query_string={"id_token_hint": ids["a"]})  # not closed: no attempt
+        deadline = time.monotonic() + 10
+        while len(receiver.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        receiver.status = 200
+        while deliveries(app)[0]["status"] != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert deliveries(app)[0]["status"] == "delivered" and len(receiver.received) >= 3
+    finally:
+        app.extensions["idp.logout.worker"].set()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"LOGOUT_TOKEN_TTL": 3600}, "LOGOUT_TOKEN_TTL must be 10 to 600 seconds"),
+    ({"LOGOUT_DELIVERY_WINDOW": 5}, "LOGOUT_DELIVERY_WINDOW must be at least 60 seconds"),
+    ({"LOGOUT_READ_TIMEOUT": 0}, "IDP_LOGOUT_READ_TIMEOUT must be a number of seconds"),
+])
+def test_logout_settings_are_checked_at_start(change, message):
+    from config import ConfigError
+    from idp import create_app
+
+    with pytest.raises(ConfigError, match=message):
+        create_app({**f.PRODUCTION, **change})
