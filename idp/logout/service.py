@@ -99,22 +99,19 @@ def frame_origins(urls):
 def enqueue(user_id, sid, client_ids, reason) -> list[LogoutDelivery]:
     """A pending delivery for each of ``client_ids`` that registered a
     ``backchannel_logout_uri``, due now; committed."""
+    clients = [client for client in map(get_client, dict.fromkeys(client_ids))
+               if client is not None and client.backchannel_logout_uri]
+    if not clients:
+        return []
     now = int(time.time())
     user = db.session.get(User, user_id) if user_id is not None else None
-    rows = []
-    for client_id in dict.fromkeys(client_ids):
-        client = get_client(client_id)
-        if client is None or not client.backchannel_logout_uri:
-            continue
-        rows.append(LogoutDelivery(
-            client_id=client_id, user_id=user.id if user else None, sid=sid,
-            sub=subject_for(user, client) if user else None, reason=reason[:32],
-            status="pending", created_at=now,
-            expires_at=now + current_app.config["LOGOUT_DELIVERY_WINDOW"], attempts=0,
-            next_attempt_at=now))
-    if rows:
-        db.session.add_all(rows)
-        db.session.commit()
+    rows = [LogoutDelivery(
+        client_id=client.client_id, user_id=user.id if user else None, sid=sid,
+        sub=subject_for(user, client) if user else None, reason=reason[:32], status="pending",
+        created_at=now, expires_at=now + current_app.config["LOGOUT_DELIVERY_WINDOW"],
+        attempts=0, next_attempt_at=now) for client in clients]
+    db.session.add_all(rows)
+    db.session.commit()
     return rows
 
 
