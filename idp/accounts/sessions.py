@@ -118,16 +118,16 @@ def end_for(user_id, sid=None, keep_sid=None, reason="ended"):
     browser whose session ended finds itself logged out at its next request (this request's
     browser at once). ``reason`` goes with ``session_ended``."""
     ended = 0
+    mine = (current() or {}).get("sid") if has_request_context() else None
     for digest in list(store().get(_index(user_id)) or []):
         data = store().get("sso:" + digest)
         if data is None or (sid and data["sid"] != sid) or data["sid"] == keep_sid:
             continue
         store().delete("sso:" + digest)
         ended += 1
-        mine = has_request_context() and (g.get("sso") or {}).get("sid") == data["sid"]
-        if mine:
+        if data["sid"] == mine:
             g.sso, g.sso_clear_cookie = None, True
-        _ended(data, reason, browser=bool(mine))
+        _ended(data, reason, browser=data["sid"] == mine)
     return ended
 
 
