@@ -48,7 +48,17 @@ def _when(ts):
 @clients.command("create")
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
-@click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True,
+              help="Where the platform's RP-initiated logout may return (repeatable).")
+@click.option("--backchannel-logout-uri", default=None,
+              help="Where logout tokens are posted (OIDC Back-Channel Logout).")
+@click.option("--backchannel-logout-session-required", is_flag=True,
+              help="Logout tokens must carry sid (they always do).")
+@click.option("--frontchannel-logout-uri", default=None,
+              help="Page loaded in a frame at logout (OIDC Front-Channel Logout), on the "
+                   "host of a redirect URI.")
+@click.option("--frontchannel-logout-session-required", is_flag=True,
+              help="The front-channel page must get iss and sid (it always does).")
 @click.option("--public", is_flag=True, help="A public client (no secret; auth method none).")
 @click.option("--auth-method", default=None,
               help=f"{AUTH_METHODS[0]} (default), {', '.join(AUTH_METHODS[1:])}.")
@@ -71,7 +81,9 @@ def _when(ts):
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @_registry_errors
-def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, grant_types,
+def clients_create(name, redirect_uris, post_logout_uris, backchannel_logout_uri,
+                   backchannel_logout_session_required, frontchannel_logout_uri,
+                   frontchannel_logout_session_required, public, auth_method, grant_types,
                    scope, jwks_file, jwks_uri, subject_type, sector_identifier,
                    sector_identifier_uri, id_token_alg, native, require_mfa, pending, as_json):
     """Register a client; prints its client_id and (once) its client_secret."""
@@ -87,6 +99,10 @@ def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, g
     metadata = {
         "client_name": name, "redirect_uris": list(redirect_uris),
         "post_logout_redirect_uris": list(post_logout_uris),
+        "backchannel_logout_uri": backchannel_logout_uri,
+        "backchannel_logout_session_required": backchannel_logout_session_required,
+        "frontchannel_logout_uri": frontchannel_logout_uri,
+        "frontchannel_logout_session_required": frontchannel_logout_session_required,
         "token_endpoint_auth_method": method,
         "grant_types": list(grant_types or ("authorization_code", "refresh_token")),
         "scope": scope, "jwks": jwks, "jwks_uri": jwks_uri, "subject_type": subject_type,
@@ -100,6 +116,9 @@ def clients_create(name, redirect_uris, post_logout_uris, public, auth_method, g
     if secret:
         data["client_secret"] = secret
     data.update({"name": client.name, "redirect_uris": client.redirect_uris,
+                 "post_logout_redirect_uris": client.post_logout_redirect_uris,
+                 "backchannel_logout_uri": client.backchannel_logout_uri,
+                 "frontchannel_logout_uri": client.frontchannel_logout_uri,
                  "grant_types": client.grant_types, "scope": client.scope,
                  "token_endpoint_auth_method": client.token_endpoint_auth_method,
                  "status": client.status})

@@ -4,9 +4,10 @@ development), a timeout, a size limit, redirects only to URLs that pass the same
 short cache in the shared store. ``fetch_for`` does, before validation, all the network I/O
 that validating a client's metadata needs (``clients.validation`` itself does none).
 
-``send`` is the one way this provider calls a URL someone else named (a client's documents,
-a regional identity provider's endpoints): the same checks, no ``*_proxy`` detours, and in
-production only public addresses, the one checked being the one connected to."""
+``send`` is the one way this provider calls a URL someone else named (a client's documents and
+its ``backchannel_logout_uri``, a regional identity provider's endpoints): the same checks, no
+``*_proxy`` detours, connect and read timeouts, and in production only public addresses, the
+one checked being the one connected to."""
 
 import hashlib
 import http.client
@@ -84,11 +85,6 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         super().connect()
 
 
-class _PinnedHTTPS(urllib.request.HTTPSHandler):
-    def https_open(self, req):
-        return self.do_open(_PinnedHTTPSConnection, req, context=ssl.create_default_context())
-
-
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     max_redirections = 3
 
@@ -97,34 +93,6 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         if problem:
             raise urllib.error.URLError(f"redirected to a URL that {problem}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def send(url: str, data: bytes | None = None, headers=None) -> tuple[int, bytes]:
-    """(status, body) of one request to ``url``: a GET, or a POST of ``data``. An answer with
-    an error status is an answer too; ``FetchError`` when there is none (a URL that may not be
-    called, no connection, the timeout, a body over the size limit)."""
-    problem = check_fetchable(url)
-    if problem:
-        raise FetchError(f"the URL {problem}")
-    cfg = current_app.config
-    limit = cfg["JWKS_URI_MAX_BYTES"]
-    handlers = [urllib.request.ProxyHandler({}), _CheckedRedirects()]  # no *_proxy detours
-    if current_app.config["ENV_NAME"] == "production":
-        handlers.append(_PinnedHTTPS())
-    opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
-    try:
-        try:
-            response = opener.open(request, timeout=cfg["JWKS_URI_TIMEOUT"])
-        except urllib.error.HTTPError as answer:
-            response = answer
-        with response:
-            status, body = response.status, response.read(limit + 1)
-    except (OSError, ValueError) as exc:
-        raise FetchError(str(exc) or exc.__class__.__name__) from None
-    if len(body) > limit:
-        raise FetchError(f"the document is larger than {limit} bytes")
-    return status, body
 
 
 def fetch_json(url: str, cache_key: str):
@@ -141,6 +109,77 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(str(exc)) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value
+
+
+def _read_timeout(connection_class, seconds):
+    """``connection_class`` whose socket, once connected (within the opener's timeout), waits
+    at most ``seconds`` for each read."""
+
+    class Connection(connection_class):
+        def connect(self):
+            super().connect()
+            self.sock.settimeout(seconds)
+
+    return Connection
+
+
+class _TimedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, read_timeout):
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def http_open(self, req):
+        return self.do_open(_read_timeout(http.client.HTTPConnection, self.read_timeout), req)
+
+
+class _TimedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, read_timeout, pinned):
+        super().__init__(context=ssl.create_default_context())
+        self.read_timeout, self.pinned = read_timeout, pinned
+
+    def https_open(self, req):
+        connection = _PinnedHTTPSConnection if self.pinned else http.client.HTTPSConnection
+        return self.do_open(_read_timeout(connection, self.read_timeout), req,
+                            context=ssl.create_default_context())
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a redirect is the answer (urllib raises it as an HTTPError)
+
+
+def send(url: str, data: bytes | None = None, headers=None, *, connect_timeout=None,
+         read_timeout=None, redirects=True) -> tuple[int, bytes]:
+    """(status, body) of one request to ``url``: a GET, or a POST of ``data``. An answer with
+    an error status is an answer too (with ``redirects=False`` a redirect is one as well);
+    ``FetchError`` when there is none (a URL that may not be called, no connection, a timeout,
+    a body over the size limit). ``connect_timeout`` bounds the connection (TLS included) and
+    ``read_timeout`` each read (both ``JWKS_URI_TIMEOUT`` unless given)."""
+    problem = check_fetchable(url)
+    if problem:
+        raise FetchError(f"the URL {problem}")
+    cfg = current_app.config
+    limit = cfg["JWKS_URI_MAX_BYTES"]
+    connect_timeout = connect_timeout or cfg["JWKS_URI_TIMEOUT"]
+    read_timeout = read_timeout or connect_timeout
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),  # no *_proxy detours
+        _CheckedRedirects() if redirects else _NoRedirects(), _TimedHTTP(read_timeout),
+        _TimedHTTPS(read_timeout, pinned=cfg["ENV_NAME"] == "production"))
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
+    try:
+        try:
+            response = opener.open(request, timeout=connect_timeout)
+        except urllib.error.HTTPError as answer:
+            response = answer
+        with response:
+            status, body = response.status, response.read(limit + 1)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise FetchError(str(reason) or exc.__class__.__name__) from None
+    if len(body) > limit:
+        raise FetchError(f"the document is larger than {limit} bytes")
+    return status, body
 
 
 def fetch_for(metadata) -> Fetched:

@@ -142,6 +142,16 @@ class Client(db.Model, ClientBehaviour):
     #: every citizen's ``sub`` at this platform).
     sector_identifier = db.Column(db.String(255), nullable=False)
     id_token_signed_response_alg = db.Column(db.String(10), nullable=False, default="ES256")
+    #: OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted, and whether
+    #: they must carry ``sid`` (ours always do).
+    backchannel_logout_uri = db.Column(db.String(500))
+    backchannel_logout_session_required = db.Column(db.Boolean, nullable=False, default=False,
+                                                    server_default=db.false())
+    #: OpenID Connect Front-Channel Logout 1.0: the page loaded in a frame at logout, and
+    #: whether it must get ``iss`` and ``sid``.
+    frontchannel_logout_uri = db.Column(db.String(500))
+    frontchannel_logout_session_required = db.Column(db.Boolean, nullable=False, default=False,
+                                                     server_default=db.false())
 
     # --- Lifecycle --------------------------------------------------------------------------
     #: pending (awaiting approval), active, suspended

@@ -47,7 +47,8 @@ from idp.extensions import db
 REVIEWED_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "grant_types",
                    "token_endpoint_auth_method", "application_type", "jwks", "jwks_uri",
                    "sector_identifier_uri", "scope", "subject_type", "client_name", "logo_uri",
-                   "client_uri", "policy_uri", "tos_uri")
+                   "client_uri", "policy_uri", "tos_uri", "backchannel_logout_uri",
+                   "frontchannel_logout_uri")
 MAX_ROTATION_OVERLAP = 30 * 86400
 MAX_IAT_LIFETIME = 365 * 86400
 

@@ -31,7 +31,8 @@ METADATA_FIELDS = (
     "response_types", "token_endpoint_auth_method", "application_type", "scope", "contacts",
     "logo_uri", "client_uri", "policy_uri", "tos_uri", "jwks", "jwks_uri",
     "sector_identifier_uri", "subject_type", "id_token_signed_response_alg", "software_id",
-    "software_version",
+    "software_version", "backchannel_logout_uri", "backchannel_logout_session_required",
+    "frontchannel_logout_uri", "frontchannel_logout_session_required",
 )
 #: What only the operator sets (``scope`` is both: a platform asks, the operator bounds it).
 POLICY_FIELDS = (
@@ -55,9 +56,10 @@ CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9.:_-]{1,255}$")
 
 
-#: Fields naming a URL the provider fetches from; of those, the ones whose document is checked
-#: at registration (the JWK Set at ``jwks_uri`` is fetched when a client authenticates).
-FETCHED_FIELDS = ("jwks_uri", "sector_identifier_uri")
+#: Fields naming a URL the provider fetches from (or posts to: back-channel logout); of those,
+#: the ones whose document is checked at registration (the JWK Set at ``jwks_uri`` is fetched
+#: when a client authenticates).
+FETCHED_FIELDS = ("jwks_uri", "sector_identifier_uri", "backchannel_logout_uri")
 DOCUMENT_FIELDS = ("sector_identifier_uri",)
 
 
@@ -397,11 +399,45 @@ def normalize(data, *, fetched, policy=True, scope_limit=None):
     if alg not in algs:
         raise _meta(f"id_token_signed_response_alg must be one of {', '.join(algs)}")
     out["id_token_signed_response_alg"] = alg
+    out.update(_logout_uris(data, redirect_uris, native_public, fetched))
     out["software_id"] = _text(data.get("software_id"), "software_id", 200)
     out["software_version"] = _text(data.get("software_version"), "software_version", 100)
     if policy:
         out.update(normalize_policy(data))
     return out
+
+
+def _logout_uris(data, redirect_uris, native_public, fetched):
+    """OpenID Connect Back-Channel Logout 1.0 2.2 and Front-Channel Logout 1.0 2: absolute
+    URIs without a fragment. The provider posts logout tokens to ``backchannel_logout_uri``
+    itself, so it is held to the rules of every URL the provider calls (``fetched``: https;
+    plain http on a loopback host outside production; in production never a private, local
+    or unresolvable address). The browser loads ``frontchannel_logout_uri`` in a frame, so
+    it is a URI like a redirect URI, on the scheme, host and port of one of them (Front-Channel
+    Logout 2)."""
+    out = {}
+    back = _fetchable_uri(data.get("backchannel_logout_uri"), "backchannel_logout_uri", fetched)
+    if back is not None and "#" in back:
+        raise _meta("backchannel_logout_uri has a fragment")
+    out["backchannel_logout_uri"] = back
+    front = _text(data.get("frontchannel_logout_uri"), "frontchannel_logout_uri", MAX_URI)
+    if front is not None:
+        front = validate_redirect_uri(front, native_public=native_public,
+                                      error="invalid_client_metadata")
+        origins = {_origin(uri) for uri in redirect_uris}
+        if _origin(front) not in origins:
+            raise _meta("frontchannel_logout_uri must have the scheme, host and port of one "
+                        "of the redirect URIs")
+    out["frontchannel_logout_uri"] = front
+    for field in ("backchannel_logout_session_required", "frontchannel_logout_session_required"):
+        out[field] = _bool(data.get(field), field, False)
+    return out
+
+
+def _origin(uri):
+    parts = urlsplit(uri)
+    return parts.scheme, parts.hostname, parts.port or {"https": 443, "http": 80}.get(
+        parts.scheme)
 
 
 def normalize_policy(data):

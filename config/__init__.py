@@ -57,6 +57,8 @@ ENV_KEYS = {
     "IDP_EMAIL_SMTP_PASSWORD": "EMAIL_SMTP_PASSWORD",
     "IDP_EMAIL_SMTP_TIMEOUT": "EMAIL_SMTP_TIMEOUT",
     "IDP_EMAIL_IP_PER_HOUR": "EMAIL_IP_PER_HOUR",
+    "IDP_LOGOUT_CONNECT_TIMEOUT": "LOGOUT_CONNECT_TIMEOUT",
+    "IDP_LOGOUT_READ_TIMEOUT": "LOGOUT_READ_TIMEOUT",
     "WEB_CONCURRENCY": "WORKERS",
 }
 
@@ -181,6 +183,17 @@ def check(config):
     _check_sms(config)
     _check_email(config)
     _check_realname(config)
+    _check_logout(config)
+
+
+def _check_logout(config):
+    for key in ("LOGOUT_CONNECT_TIMEOUT", "LOGOUT_READ_TIMEOUT"):
+        _check_seconds(config, key, 30)
+    if not 10 <= config["LOGOUT_TOKEN_TTL"] <= 600:
+        raise ConfigError("LOGOUT_TOKEN_TTL must be 10 to 600 seconds (platforms refuse logout "
+                          "tokens issued more than 10 minutes ago)")
+    if config["LOGOUT_DELIVERY_WINDOW"] < 60:
+        raise ConfigError("LOGOUT_DELIVERY_WINDOW must be at least 60 seconds")
 
 
 def _check_sender(config, kind, real, needs):

@@ -78,6 +78,31 @@ ACR_VALUES = [
     "urn:cn:gov:idp:loa:4",
 ]
 
+# --- Logout (idp/logout: RP-initiated, back-channel and front-channel logout) ---------------
+#: Lifetime of a logout token (seconds). Every delivery attempt signs a new one (new ``jti``,
+#: ``iat`` now), so a platform that checks ``iat`` (mod_auth_openidc: within 10 minutes)
+#: accepts a logout delivered late.
+LOGOUT_TOKEN_TTL = 120
+#: How long a platform that does not answer keeps getting its logout (seconds, from the
+#: logout; the SSO session's lifetime by default): then the delivery is given up.
+LOGOUT_DELIVERY_WINDOW = 8 * 3600
+#: Waiting between attempts: the first retry after this many seconds, then twice as long each
+#: time, at most ``LOGOUT_RETRY_MAX`` seconds.
+LOGOUT_RETRY_BASE = 10
+LOGOUT_RETRY_MAX = 900
+#: Back-channel call timeouts (seconds): the connection (TLS included) and each read
+#: (IDP_LOGOUT_CONNECT_TIMEOUT, IDP_LOGOUT_READ_TIMEOUT).
+LOGOUT_CONNECT_TIMEOUT = 2.0
+LOGOUT_READ_TIMEOUT = 5.0
+#: Platforms called at once by one delivery pass, and deliveries one pass takes on.
+LOGOUT_PARALLEL = 8
+LOGOUT_BATCH = 100
+#: Seconds between the passes of ``idp logout worker`` (and of the development thread).
+LOGOUT_WORKER_INTERVAL = 5
+#: Run the delivery worker in a thread of the web process (development: ``make run``).
+#: Production runs ``idp logout worker`` beside the web processes instead.
+LOGOUT_WORKER_THREAD = False
+
 # --- Browser session ------------------------------------------------------------------------
 #: SSO session: absolute and idle lifetimes (seconds).
 SSO_SESSION_TTL = 8 * 3600

@@ -75,6 +75,8 @@ def create_app(overrides=None):
     from idp.federation import api as upstreams_api  # noqa: F401  (joins admin_api_bp)
     from idp.federation import console as upstreams_console  # noqa: F401  (joins admin_bp)
     from idp.federation import views as federation
+    from idp.logout import init_app as init_logout
+    from idp.logout.views import bp as logout_bp
     from idp.oauth.discovery import bp as discovery_bp
     from idp.oauth.server import create_server
     from idp.oauth.views import bp as oauth_bp
@@ -82,13 +84,15 @@ def create_app(overrides=None):
     from idp.realname.views import bp as realname_bp
 
     create_server(app)
+    init_logout(app)
     # Protocol and JSON APIs are called by servers, often many behind one address:
     # address-based limits apply to the interactive pages only. (Dynamic registration is
     # limited per initial access token instead.)
     for blueprint in (discovery_bp, oauth_bp, client_registration_bp, admin_api_bp):
         limiter.exempt(blueprint)
     for blueprint in (client_registration_bp, discovery_bp, oauth_bp, accounts_bp, account_bp,
-                      registration_bp, realname_bp, admin_bp, admin_api_bp, federation.bp):
+                      registration_bp, realname_bp, admin_bp, admin_api_bp, federation.bp,
+                      logout_bp):
         app.register_blueprint(blueprint)
     federation.init_app(app)
     if app.config["DEV_REGISTRY_MOUNT"]:
@@ -126,6 +130,7 @@ def _register_models():
     import idp.audit.models  # noqa: F401
     import idp.federation.models  # noqa: F401
     import idp.keys.models  # noqa: F401
+    import idp.logout.models  # noqa: F401
     import idp.oauth.models  # noqa: F401
     import idp.realname.models  # noqa: F401
     import mfa.models  # noqa: F401
@@ -206,9 +211,11 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                    "frame-ancestors 'none'; form-action 'self' http: https:")
+        policy = ("default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                  "frame-ancestors 'none'; form-action 'self' http: https:")
+        if g.get("frame_origins"):  # the platforms' front-channel logout pages (idp.logout)
+            policy += "; frame-src " + " ".join(g.frame_origins)
+        response.headers.setdefault("Content-Security-Policy", policy)
     if g.get("chosen_lang") and request.args.get("lang"):
         response.set_cookie(LANG_COOKIE, g.chosen_lang, max_age=365 * 24 * 3600,
                             samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],

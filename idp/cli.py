@@ -43,10 +43,11 @@ def register_commands(app):
     from idp.dev_cli import dev
     from idp.federation.cli import upstreams
     from idp.keys.cli import keys
+    from idp.logout.cli import logout
     from idp.realname.cli import realname
 
     for command in USERS_COMMANDS:
         users.add_command(command)
-    for group in (users, clients, keys, dev, audit, admins, realname, upstreams,
+    for group in (users, clients, keys, dev, audit, admins, realname, upstreams, logout,
                   *outbox_groups()):
         app.cli.add_command(group)

@@ -287,7 +287,7 @@ def session_end(user, session, sid):
     audit.record("session.ended", user_id=user.id, detail={"count": ended})
     if sid == session["sid"]:
         sessions.end()
-        return redirect(url_for("account.overview"), code=303)
+        return redirect(sessions.after_logout(url_for("account.overview")), code=303)
     return done(_("The session was signed out."))
 
 
@@ -313,9 +313,9 @@ def logout():
     sessions.end()
     if user is not None:
         audit.record("logout", user_id=user.id)
-    return redirect(url_for("account.logged_out"), code=303)
+    return redirect(sessions.after_logout(url_for("account.logged_out")), code=303)
 
 
 @bp.route("/logged-out")
 def logged_out():
-    return render_template("oauth/logged_out.html")
+    return render_template("logout/logged_out.html")

@@ -195,7 +195,7 @@ def change_password(user, current, new, confirm, keep_sid=None):
         return problem
     user.password_hash = hash_password(new)
     db.session.commit()
-    ended = sessions.end_for(user.id, keep_sid=keep_sid)
+    ended = sessions.end_for(user.id, keep_sid=keep_sid, reason="password_changed")
     audit.record("password.changed", user_id=user.id, detail={"other_sessions_ended": ended})
     return None
 

@@ -7,8 +7,9 @@ v4.0 3.2.1). The session carries ``sid`` (published in tokens), the login's ``au
 ``amr`` and ``acr``, and the clients it has been used with.
 
 Every way a session ends goes through :func:`end` (this browser) or :func:`end_for` (from
-anywhere); each sends ``idp.accounts.signals.session_ended`` once per ended session. A session
-that merely expires sends nothing.
+anywhere), and :func:`start` when a new login replaces the browser's session; each sends
+``idp.accounts.signals.session_ended`` once per ended session, which is how platforms hear of
+it (``idp.logout``). A session that merely expires (idle or absolute lifetime) sends nothing.
 """
 
 import hashlib
@@ -53,10 +54,10 @@ def current():
 
 
 def start(user, amr, acr, extra=None):
-    """Log this browser in as ``user``: replaces any session it had. ``extra``: fields other
-    layers keep with the session (a login through a regional provider: the level it vouched
-    for, and how to log out there)."""
-    end()
+    """Log this browser in as ``user``: replaces any session it had (which ends). ``extra``:
+    fields other layers keep with the session (a login through a regional provider: the level
+    it vouched for, and how to log out there)."""
+    end(reason="replaced")
     cfg = current_app.config
     now = int(time.time())
     data = {"sid": secrets.token_urlsafe(16), "user_id": user.id, "auth_time": now,
@@ -114,26 +115,26 @@ def list_for(user_id):
     return sorted(found, key=lambda item: item[1]["last_seen"], reverse=True)
 
 
-def end_for(user_id, sid=None, keep_sid=None):
+def end_for(user_id, sid=None, keep_sid=None, reason="ended"):
     """End one of the citizen's sessions (by ``sid``) or all of them but ``keep_sid``, from
     anywhere (a browser, the command line, an administrator). Returns how many ended. The
     browser whose session ended finds itself logged out at its next request (this request's
-    browser at once)."""
+    browser at once). ``reason`` goes with ``session_ended``."""
     ended = 0
+    mine = (current() or {}).get("sid") if has_request_context() else None
     for digest in list(store().get(_index(user_id)) or []):
         data = store().get("sso:" + digest)
         if data is None or (sid and data["sid"] != sid) or data["sid"] == keep_sid:
             continue
         store().delete("sso:" + digest)
         ended += 1
-        mine = has_request_context() and (g.get("sso") or {}).get("sid") == data["sid"]
-        if mine:
+        if data["sid"] == mine:
             g.sso, g.sso_clear_cookie = None, True
-        _ended(data, browser=bool(mine))
+        _ended(data, reason, browser=data["sid"] == mine)
     return ended
 
 
-def end():
+def end(reason="logout"):
     """Log this browser out."""
     data = current()
     if data is not None:
@@ -141,14 +142,27 @@ def end():
         g.sso_clear_cookie = True
     g.sso = None
     if data is not None:
-        _ended(data, browser=True)
+        _ended(data, reason, browser=True)
     return data
 
 
-def _ended(data, browser):
+def _ended(data, reason, browser):
     session_ended.send(current_app._get_current_object(), user_id=data["user_id"],
                        sid=data["sid"], clients=list(data.get("clients") or []),
-                       amr=list(data.get("amr") or []), session=dict(data), browser=browser)
+                       amr=list(data.get("amr") or []), session=dict(data), reason=reason,
+                       browser=browser)
+
+
+def continue_logout_at(url):
+    """For a receiver of ``session_ended`` in the logged-out browser's request: send the
+    browser to ``url`` (a page of ours) instead of the page it would have gone to."""
+    g.sso_after_logout = url
+
+
+def after_logout(default):
+    """Where this browser goes once logged out: what a receiver asked for
+    (``continue_logout_at``), else ``default``."""
+    return g.get("sso_after_logout") or default
 
 
 def _save(secret, data):

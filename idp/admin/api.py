@@ -47,6 +47,8 @@ from idp.bearer import BearerGuard
 from idp.bearer import insufficient_scope
 from idp.extensions import csrf
 from idp.ids import row_id
+from idp.logout import service as logout_service
+from idp.logout.models import DELIVERY_STATES
 from idp.oauth.tokens import access_token
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
@@ -365,6 +367,18 @@ def client_rotate_secret(acting, client_id):
 def client_usage(acting, client_id):
     days = _int_arg("days", 30, 1, 366)
     return {"client_id": client_id, "days": service.usage(client_id, days)}
+
+
+@bp.get("/clients/<client_id>/logout-deliveries")
+@requires("clients.read")
+def client_logout_deliveries(acting, client_id):
+    """The back-channel logouts owed to the platform, newest first."""
+    registry.client_row(client_id)
+    page, per_page = _paging()
+    rows, total = logout_service.list_deliveries(
+        client_id=client_id, status=_choice_arg("status", DELIVERY_STATES), page=page,
+        per_page=per_page)
+    return _page([logout_service.delivery_view(r) for r in rows], page, per_page, total)
 
 
 # --- Initial access tokens ----------------------------------------------------------------------

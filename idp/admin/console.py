@@ -52,6 +52,8 @@ from idp.audit import service as audit
 from idp.errors import error_page
 from idp.extensions import db
 from idp.interaction.journey import login_for_account
+from idp.logout import service as logout_service
+from idp.logout.models import DELIVERY_STATES
 from idp.store import store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -265,6 +267,11 @@ def _asked_first(staff, endpoint, values, **question):
 STATUS_LABELS = {"pending": lambda: _("Awaiting approval"), "active": lambda: _("Active"),
                  "suspended": lambda: _("Suspended")}
 bp.add_app_template_global(_labeller(STATUS_LABELS), "client_status_label")
+DELIVERY_LABELS = {"pending": lambda: _("Being delivered (retrying)"),
+                   "delivered": lambda: _("Delivered"),
+                   "refused": lambda: _("Refused by the platform"),
+                   "failed": lambda: _("Given up")}
+bp.add_app_template_global(_labeller(DELIVERY_LABELS), "delivery_status_label")
 
 #: The client form's fields, in the order a validation message is attributed to them.
 FORM_FIELDS = (
@@ -274,13 +281,17 @@ FORM_FIELDS = (
     "sector_identifier_uri", "contacts", "logo_uri", "client_uri", "policy_uri", "tos_uri",
     "software_id", "software_version", "allowed_claims", "min_loa", "require_mfa",
     "enterprise_allowed", "skip_consent", "access_token_ttl", "refresh_token_ttl",
+    "backchannel_logout_uri", "backchannel_logout_session_required", "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
 )
 TEXT_FIELDS = ("client_name", "application_type", "token_endpoint_auth_method", "jwks_uri",
                "id_token_signed_response_alg", "subject_type", "sector_identifier",
                "sector_identifier_uri", "logo_uri", "client_uri", "policy_uri", "tos_uri",
-               "software_id", "software_version")
+               "software_id", "software_version", "backchannel_logout_uri",
+               "frontchannel_logout_uri")
 LINE_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "contacts")
-CHECK_FIELDS = ("require_mfa", "enterprise_allowed", "skip_consent")
+CHECK_FIELDS = ("require_mfa", "enterprise_allowed", "skip_consent",
+                "backchannel_logout_session_required", "frontchannel_logout_session_required")
 #: Fields fixed at registration: the pairwise sector never changes.
 NEW_ONLY = ("sector_identifier",)
 
@@ -444,6 +455,21 @@ def client_edit(staff, client_id):
         return _refused_form(staff, changes, row, exc, lambda reason: _(
             "Nothing was changed: %(reason)s", reason=reason))
     return done(_("The client was saved."), ".client", client_id=client_id)
+
+
+@bp.route("/clients/<client_id>/logout-deliveries")
+@staff_only("clients.read")
+def client_logouts(staff, client_id):
+    """The back-channel logouts owed to the platform: status, attempts, its last answer."""
+    row = registry.client_row(client_id)
+    status = request.args.get("status")
+    status = status if status in DELIVERY_STATES else None
+    number = _int_arg("page", 1, 1, 10_000)
+    rows, total = logout_service.list_deliveries(client_id=client_id, status=status,
+                                                 page=number, per_page=PER_PAGE)
+    return page("admin/logout_deliveries.html", staff, client=row, rows=rows, total=total,
+                status=status, states=DELIVERY_STATES, number=number,
+                pages=max(1, (total + PER_PAGE - 1) // PER_PAGE))
 
 
 STATUS_DONE = {"approve": lambda: _("The client was approved."),

@@ -46,6 +46,10 @@ CLIENT_METADATA = {
     "subject_type": {"type": "string", "enum": ["pairwise", "public"]},
     "id_token_signed_response_alg": STR,
     "software_id": STR, "software_version": STR,
+    "backchannel_logout_uri": NULLABLE_STR,
+    "backchannel_logout_session_required": {"type": "boolean"},
+    "frontchannel_logout_uri": NULLABLE_STR,
+    "frontchannel_logout_session_required": {"type": "boolean"},
     # the operator's policy
     "allowed_claims": {"type": ["array", "null"], "items": STR},
     "min_loa": {"type": "integer", "minimum": 1, "maximum": 4},
@@ -100,6 +104,16 @@ SCHEMAS = {
     "Usage": _obj({"client_id": STR, "days": {"type": "array", "items": _obj(
         {"date": {"type": "string", "format": "date"}, "logins": INT, "tokens": INT},
         required=("date", "logins", "tokens"))}}, required=("client_id", "days")),
+    "LogoutDelivery": _obj({
+        "id": INT, "client_id": STR, "user_id": NULLABLE_INT, "sid": STR, "reason": STR,
+        "status": {"type": "string", "enum": ["pending", "delivered", "refused", "failed"]},
+        "created_at": INT, "expires_at": INT, "attempts": INT, "next_attempt_at": NULLABLE_INT,
+        "last_attempt_at": NULLABLE_INT, "last_status": NULLABLE_INT,
+        "last_error": NULLABLE_STR, "jti": NULLABLE_STR, "delivered_at": NULLABLE_INT},
+        required=("id", "client_id", "sid", "status", "attempts", "created_at")),
+    "LogoutDeliveryPage": _obj({"items": {"type": "array", "items": _ref("LogoutDelivery")},
+                                "page": INT, "per_page": INT, "total": INT},
+                               required=("items", "page", "per_page", "total")),
     "InitialAccessToken": _obj({
         "id": INT, "label": STR, "issued_by": STR, "issued_at": INT, "scopes": NULLABLE_STR,
         "expires_at": INT, "max_uses": NULLABLE_INT, "uses": INT, "revoked_at": NULLABLE_INT,
@@ -275,6 +289,13 @@ PATHS = {
         "Logins and tokens per day.", "clients.read", _ok("Usage"),
         params=[_query("days", {"type": "integer", "minimum": 1, "maximum": 366},
                        "How many days up to today (default 30).")], errors=ONE)},
+    "/admin/api/clients/{client_id}/logout-deliveries": {"parameters": [CLIENT_ID], "get": _op(
+        "Back-channel logouts owed to the platform, newest first: status (`pending`: being "
+        "retried, `delivered`, `refused`: the platform answered 4xx, `failed`: given up), "
+        "attempts, its last answer.", "clients.read", _ok("LogoutDeliveryPage"),
+        params=[_query("status", {"type": "string",
+                                  "enum": ["pending", "delivered", "refused", "failed"]},
+                       "Only deliveries in this status."), *PAGING], errors=ONE)},
     "/admin/api/initial-access-tokens": {
         "get": _op("Initial access tokens for dynamic registration.", "iat.read",
                    _ok("InitialAccessTokenList"), errors=("401", "403")),

@@ -151,7 +151,7 @@ def _end_sign_ins(user):
     from idp.oauth.models import OAuthToken
     from idp.oauth.tokens import revoke_family
 
-    sessions.end_for(user.id)
+    sessions.end_for(user.id, reason="account_locked")
     families = {row.family_id for row in OAuthToken.query.filter_by(user_id=user.id,
                                                                     revoked_at=None)}
     for family in families:

@@ -23,7 +23,6 @@ from authlib.common.security import generate_token
 from cryptography.exceptions import InvalidTag
 from flask import Blueprint
 from flask import current_app
-from flask import g
 from flask import has_request_context
 from flask import redirect
 from flask import request
@@ -52,6 +51,7 @@ from idp.interaction.journey import Journey
 from idp.interaction.record import Federated
 from idp.interaction.steps import FEDERATED
 from idp.interaction.steps import PASSWORD
+from idp.logout.browser import current as logout_plan
 from idp.store import store
 from mfa import sms
 from mfa.codes import DeliveryError
@@ -65,7 +65,6 @@ bp = Blueprint("federation", __name__)
 CODE_PURPOSE = "upstream-account"
 #: Logins at regional providers one browser may have under way at once (tabs).
 STATES_KEPT = 5
-REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def init_app(app):
@@ -324,55 +323,37 @@ def _confirm_phone(journey, federated):
 # --- Logging out there too ------------------------------------------------------------------
 
 def _on_session_ended(app, session=None, browser=False, **_kwargs):
-    """A session ended: when it is this browser's and a login at a regional provider started
-    it, the browser logs out there on its way (``_log_out_there_too``)."""
-    if browser and has_request_context() and (session or {}).get("upstream"):
-        g.upstream_logout = session["upstream"]
-
-
-@bp.after_app_request
-def _log_out_there_too(response):
-    """The browser's session ended in this request and came from a login at a regional
-    provider: send it to that provider's logout first; the provider sends it back to the
-    callback, which goes on with this very answer (a redirect, or the page)."""
-    ended = g.pop("upstream_logout", None)
-    if ended is None or g.get("sso") is not None:  # no logout, or a new login replaced it
-        return response
+    """A session ended in this browser and a login at a regional provider started it: the
+    browser logs out there too, as a stop of its logout (``idp.logout.browser``); the provider
+    sends it back to the callback, which goes on with the rest of the logout."""
+    ended = (session or {}).get("upstream")
+    if not (browser and has_request_context() and ended):
+        return
     upstream = Upstream.query.filter_by(slug=ended["slug"]).first()
     if upstream is None:
-        return response
+        return
     try:
         id_token = open_sealed(base64.b64decode(ended["id_token"]),
                                "upstream-id-token:" + upstream.slug).decode()
     except (InvalidTag, ValueError):  # sealed under a key no longer configured
         log.warning("no logout at upstream %s: its ID token cannot be opened", upstream.slug)
-        return response
+        return
     state = generate_token(32)
     url = client.logout_url(upstream, id_token, state)
     if url is None:
-        return response
-    if response.status_code in REDIRECTS and response.location:
-        then = {"location": response.location}
-    else:
-        then = {"status": response.status_code, "body": response.get_data(as_text=True),
-                "headers": [(k, v) for k, v in response.headers.items()
-                            if k.lower() not in ("set-cookie", "content-length")]}
-    store().set("upstream-logout:" + _digest(state), then,
+        return
+    plan = logout_plan()
+    plan.add_stop(url)
+    store().set("upstream-logout:" + _digest(state), plan.resume_url,
                 current_app.config["INTERACTION_TTL"])
-    response.status_code = 303
-    response.headers["Location"] = url
-    response.set_data(b"")
-    return response
 
 
 def _logged_out_there(state):
-    """Back from a logout at a regional provider: on to where the logout was going."""
+    """Back from a logout at a regional provider: on with the rest of the logout."""
     then = store().pop("upstream-logout:" + _digest(state)) if isinstance(state, str) else None
     if then is None:
         raise _not_started_here()
-    if "location" in then:
-        return redirect(then["location"], code=303)
-    return current_app.response_class(then["body"], then["status"], then["headers"])
+    return redirect(then, code=303)
 
 
 # --- The account page: linked providers ---------------------------------------------------

@@ -15,9 +15,12 @@ from flask import Response
 from flask import current_app
 
 from clients.validation import GRANT_TYPES
+from clients.validation import METADATA_FIELDS
 from clients.validation import RESPONSE_TYPES
 from clients.validation import SUBJECT_TYPES
 from idp.keys.service import keyring
+from idp.logout.service import SESSION_ID_IN_FRONTCHANNEL
+from idp.logout.service import SESSION_ID_IN_LOGOUT_TOKENS
 from idp.oauth.checks import PROMPTS
 from idp.oauth.checks import RESPONSE_MODES
 from idp.oauth.checks import S256CodeChallenge
@@ -81,8 +84,12 @@ def metadata() -> dict:
         "prompt_values_supported": list(PROMPTS),
         "ui_locales_supported": [lang.replace("_", "-") for lang in cfg["LANGUAGES"]],
         "authorization_response_iss_parameter_supported": True,
-        "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # OpenID Connect Back-Channel and Front-Channel Logout 1.0 (idp.logout): platforms
+        # register the URIs, and the session id always goes with the logout
+        "backchannel_logout_supported": "backchannel_logout_uri" in METADATA_FIELDS,
+        "backchannel_logout_session_supported": SESSION_ID_IN_LOGOUT_TOKENS,
+        "frontchannel_logout_supported": "frontchannel_logout_uri" in METADATA_FIELDS,
+        "frontchannel_logout_session_supported": SESSION_ID_IN_FRONTCHANNEL,
     }
     OpenIDProviderMetadata(data).validate()
     return data

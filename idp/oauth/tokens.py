@@ -278,3 +278,24 @@ def revoke_client(sender, client_id, **_extra):
     db.session.execute(db.update(OAuthToken).where(
         OAuthToken.client_id == client_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
     db.session.commit()
+
+
+#: The event of a logout token (OpenID Connect Back-Channel Logout 1.0 2.4).
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def logout_token(client, subject, sid):
+    """A logout token for ``client`` (OpenID Connect Back-Channel Logout 1.0 2.4): ``typ``
+    ``logout+jwt``, signed like the client's ID tokens (its algorithm, the active key, ``kid``),
+    with ``iss``, ``aud``, ``iat``, a short ``exp`` (``LOGOUT_TOKEN_TTL``), a fresh ``jti``,
+    the logout event, ``sid`` and, when known, ``sub`` (the platform's own subject: pairwise
+    for pairwise platforms); never a ``nonce``. Returns (token, jti)."""
+    cfg = current_app.config
+    now = int(time.time())
+    jti = new_id()
+    claims = {"iss": cfg["ISSUER"], "aud": client.client_id, "iat": now,
+              "exp": now + cfg["LOGOUT_TOKEN_TTL"], "jti": jti,
+              "events": {BACKCHANNEL_LOGOUT_EVENT: {}}, "sid": sid}
+    if subject:
+        claims["sub"] = subject
+    return _sign("logout+jwt", claims, client.id_token_signed_response_alg), jti

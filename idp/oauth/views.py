@@ -15,9 +15,7 @@ from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import redirect
-from flask import render_template
 from flask import request
-from flask_babel import gettext as _
 
 from idp.accounts import assurance
 from idp.accounts import sessions
@@ -179,38 +177,3 @@ def userinfo():
     claims = userinfo_claims(token.user, token.client, token.claims["scope"],
                              token.record.claims_request)
     return jsonify(claims), 200, NO_STORE
-
-
-@bp.route("/logout", methods=["GET", "POST"])
-def logout():
-    """OpenID Connect RP-Initiated Logout 1.0. With a valid ``id_token_hint`` for this browser's
-    session the session ends at once; otherwise the person confirms (a CSRF-protected form),
-    so a third-party page cannot log citizens out."""
-    params = request.values
-    hint = params.get("id_token_hint")
-    claims = None
-    if hint:
-        decoded = tokens.verify_jwt(hint)
-        if decoded is None:
-            raise UserFacingError("invalid_request", _("The logout request is not valid."))
-        claims = decoded.claims
-    client_id = params.get("client_id") or (claims or {}).get("aud")
-    if claims and params.get("client_id") and params["client_id"] != claims.get("aud"):
-        raise UserFacingError("invalid_request", _("The logout request is not valid."))
-    target = params.get("post_logout_redirect_uri")
-    client = authorization_server().query_client(client_id) if client_id else None
-    if target and (client is None or target not in client.post_logout_redirect_uris):
-        raise UserFacingError("invalid_request", _(
-            "The address to return to after logout is not registered for this service."))
-    session = sessions.current()
-    hinted = bool(claims and session and claims.get("sid") == session["sid"])
-    confirmed = request.method == "POST" and params.get("confirm") == "yes"
-    if session is not None and not (hinted or confirmed):
-        return render_template("oauth/logout.html", params=params.to_dict(), client=client)
-    if confirmed:
-        csrf.protect()
-    sessions.end()
-    if target:
-        fields = [("state", params["state"])] if params.get("state") else []
-        return redirect(add_params_to_uri(target, fields), code=303)
-    return render_template("oauth/logged_out.html")

@@ -277,3 +277,37 @@ def test_grant_types(app, meta, client):
         assert registration_error(app, grant_types=[grant_type]) == "invalid_client_metadata"
         r = client.post("/token", auth=rp, data={"grant_type": grant_type})
         assert r.status_code == 400 and r.get_json()["error"] == "unsupported_grant_type"
+
+
+# --- logout ------------------------------------------------------------------------------------
+
+def test_logout_endpoint_and_channels(app, meta, client):
+    """The end_session_endpoint answers GET and POST; platforms may register exactly the
+    logout channels advertised, and the session id goes with a logout on each channel as
+    advertised."""
+    from tests.logout_receiver import LogoutReceiver
+
+    assert meta["end_session_endpoint"] == ISSUER + "/logout"
+    for method in ("GET", "POST"):
+        assert client.open("/logout", method=method).status_code == 200
+    uris = {"backchannel": "http://127.0.0.1:9000/bc", "frontchannel": "http://127.0.0.1:9000/fc"}
+    for channel, uri in uris.items():
+        accepted = registration_error(app, **{f"{channel}_logout_uri": uri}) is None
+        assert accepted is meta[f"{channel}_logout_supported"] is True
+        assert registration_error(app, **{f"{channel}_logout_session_required": True}) is None
+    receiver = LogoutReceiver()
+    try:
+        with app.app_context():
+            f.user()
+            rp = f.rp(backchannel_logout_uri=receiver.url, frontchannel_logout_uri=uris[
+                "frontchannel"])
+        id_token = tokens_for(f.Flow(client), client, rp)["id_token"]
+        sid = f.claims_of(app, id_token).claims["sid"]
+        done = client.get("/logout", query_string={"id_token_hint": id_token}, buffered=True)
+        page = client.get(done.headers["Location"]).get_data(as_text=True)
+        logout_token = f.claims_of(app, receiver.tokens()[0]).claims
+    finally:
+        receiver.stop()
+    assert (logout_token.get("sid") == sid) is meta["backchannel_logout_session_supported"]
+    assert (f"sid={sid}" in page and "iss=" in page) is (
+        meta["frontchannel_logout_session_supported"])

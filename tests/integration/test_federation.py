@@ -581,8 +581,10 @@ def test_logging_out_here_logs_out_at_the_provider_too(app, client, zj, cid):
     assert _regional_session_alive(citizen)
 
     out = send(flow, _account(flow), "/account/logout")
-    assert out.status_code == 303
-    there = out.headers["Location"]
+    assert out.status_code == 303  # to the rest of the logout (idp.logout.browser)
+    stop = flow.get(path_of(out.headers["Location"]))
+    assert stop.status_code == 303
+    there = stop.headers["Location"]
     assert there.startswith(zj.issuer + "/logout?")
     q = f.query(there)
     assert q["client_id"] == zj.client_id and q["post_logout_redirect_uri"] == zj.callback
@@ -592,8 +594,9 @@ def test_logging_out_here_logs_out_at_the_provider_too(app, client, zj, cid):
     assert kind == "redirect" and returned.startswith(zj.callback + "?state=")
     assert not _regional_session_alive(citizen)
     final = flow.get(path_of(returned))
-    assert final.status_code == 303 and final.headers["Location"].endswith("/account/logged-out")
+    assert final.status_code == 303 and "/logout/done/" in final.headers["Location"]
     assert flow.get(path_of(returned)).status_code == 400  # once only
+    assert flow.follow(final).status_code == 200  # our logged-out page
     assert flow.get("/account").status_code == 303  # logged out here as well
 
 
@@ -611,11 +614,14 @@ def test_a_platforms_logout_passes_by_the_provider_on_its_way_back(app, client, 
     out = flow.get("/logout", query_string={
         "id_token_hint": id_token, "post_logout_redirect_uri": "http://127.0.0.1:9000/bye",
         "state": "bye-1"})
-    assert out.status_code == 303 and out.headers["Location"].startswith(zj.issuer + "/logout?")
-    returned = f.query(out.headers["Location"])
+    stop = flow.get(path_of(out.headers["Location"]))  # the rest of the logout
+    assert stop.status_code == 303 and stop.headers["Location"].startswith(zj.issuer + "/logout?")
+    returned = f.query(stop.headers["Location"])
     answer = flow.get(f"/upstream/zj/callback?state={returned['state']}")
-    assert answer.status_code == 303
-    assert answer.headers["Location"] == "http://127.0.0.1:9000/bye?state=bye-1"
+    assert answer.status_code == 303 and "/logout/done/" in answer.headers["Location"]
+    final = flow.get(path_of(answer.headers["Location"]))
+    assert final.status_code == 303
+    assert final.headers["Location"] == "http://127.0.0.1:9000/bye?state=bye-1"
 
 
 def test_a_logged_out_page_comes_after_the_provider_too(app, client, zj, cid):
@@ -624,9 +630,10 @@ def test_a_logged_out_page_comes_after_the_provider_too(app, client, zj, cid):
     finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
     out = flow.get("/logout")  # no hint: the citizen confirms
     confirm = f.form_of(out.get_data(as_text=True))
-    out = flow.post(confirm[0], data={**confirm[1], "confirm": "yes"})
-    assert out.status_code == 303 and out.headers["Location"].startswith(zj.issuer + "/logout?")
-    state = f.query(out.headers["Location"])["state"]
-    page = flow.get(f"/upstream/zj/callback?state={state}")  # the page the logout answered
+    out = flow.post(confirm[0], data={**confirm[1], "logout": "yes"})
+    stop = flow.get(path_of(out.headers["Location"]))  # the rest of the logout
+    assert stop.status_code == 303 and stop.headers["Location"].startswith(zj.issuer + "/logout?")
+    state = f.query(stop.headers["Location"])["state"]
+    page = flow.follow(flow.get(f"/upstream/zj/callback?state={state}"))
     assert page.status_code == 200 and "<h1>您已退出登录</h1>" in page.get_data(as_text=True)
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"

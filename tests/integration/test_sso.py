@@ -160,9 +160,10 @@ def test_logout_without_hint_asks_for_confirmation(app, two_rps, flow, client):
     a, _ = two_rps
     tokens_for(flow, client, a)
     r = client.get("/logout")
-    assert r.status_code == 200 and 'name="confirm"' in r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert '<button type="submit" name="logout" value="yes">' in r.get_data(as_text=True)
     action, fields = f.form_of(r.get_data(as_text=True))
-    r = client.post(action, data={**fields, "confirm": "yes"})
+    r = client.post(action, data={**fields, "logout": "yes"})
     assert r.status_code == 200 and "您已退出登录" in r.get_data(as_text=True)
     r = client.get("/authorize", query_string=f.authorize_params(a[0], f.pkce()[1],
                                                                  prompt="none"))
