@@ -72,6 +72,9 @@ def create_app(overrides=None):
     from idp.accounts.views import bp as accounts_bp
     from idp.admin.api import bp as admin_api_bp
     from idp.admin.console import bp as admin_bp
+    from idp.enterprise import admin_api as _enterprise_api  # noqa: F401  (joins admin_api_bp)
+    from idp.enterprise import console as _enterprise_console  # noqa: F401  (joins admin_bp)
+    from idp.enterprise.views import bp as enterprise_bp
     from idp.oauth.discovery import bp as discovery_bp
     from idp.oauth.server import create_server
     from idp.oauth.views import bp as oauth_bp
@@ -85,13 +88,15 @@ def create_app(overrides=None):
     for blueprint in (discovery_bp, oauth_bp, client_registration_bp, admin_api_bp):
         limiter.exempt(blueprint)
     for blueprint in (client_registration_bp, discovery_bp, oauth_bp, accounts_bp, account_bp,
-                      registration_bp, realname_bp, admin_bp, admin_api_bp):
+                      registration_bp, realname_bp, admin_bp, admin_api_bp, enterprise_bp):
         app.register_blueprint(blueprint)
     if app.config["DEV_REGISTRY_MOUNT"]:
+        from idp.enterprise.devregistry import bp as dev_enterprise_registry_bp
         from idp.realname.devregistry import bp as dev_registry_bp
 
-        limiter.exempt(dev_registry_bp)
-        app.register_blueprint(dev_registry_bp, url_prefix="/dev/registry")
+        for dev_bp in (dev_registry_bp, dev_enterprise_registry_bp):
+            limiter.exempt(dev_bp)
+            app.register_blueprint(dev_bp, url_prefix="/dev/registry")
     errors.register(app)
     app.after_request(apply_cookie)
     app.before_request(_refuse_nul_characters)
@@ -120,6 +125,7 @@ def _register_models():
     import idp.accounts.models  # noqa: F401
     import idp.admin.models  # noqa: F401
     import idp.audit.models  # noqa: F401
+    import idp.enterprise.models  # noqa: F401
     import idp.keys.models  # noqa: F401
     import idp.oauth.models  # noqa: F401
     import idp.realname.models  # noqa: F401

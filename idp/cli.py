@@ -41,10 +41,12 @@ def register_commands(app):
     from idp.admin.cli import admins
     from idp.audit.cli import audit
     from idp.dev_cli import dev
+    from idp.enterprise.cli import enterprises
     from idp.keys.cli import keys
     from idp.realname.cli import realname
 
     for command in USERS_COMMANDS:
         users.add_command(command)
-    for group in (users, clients, keys, dev, audit, admins, realname, *outbox_groups()):
+    for group in (users, clients, keys, dev, audit, admins, realname, enterprises,
+                  *outbox_groups()):
         app.cli.add_command(group)

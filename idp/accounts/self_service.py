@@ -29,6 +29,7 @@ from idp.accounts import shown_once
 from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.audit import service as audit
+from idp.enterprise.labels import EVENT_LABELS as ENTERPRISE_EVENT_LABELS
 from idp.extensions import db
 from idp.ids import row_id
 from idp.interaction.journey import login_for_account
@@ -89,6 +90,7 @@ EVENT_LABELS = {
     "counter.lookup": lambda: _("Your identity was looked up at a service counter"),
     "account.unlocked": lambda: _("Account unlocked"),
     "mfa.factors.reset": lambda: _("Second factors reset by the service desk"),
+    **ENTERPRISE_EVENT_LABELS,
 }
 
 

@@ -69,6 +69,7 @@ PERMISSIONS = (
     "users.read", "users.write",       # citizens' accounts: search, view, events / lock, reset
     "keys.read", "keys.write",         # signing keys: list / rotate
     "audit.read",                      # the audit log: filter, export
+    "enterprises.read", "enterprises.write",  # enterprises: search, view / change status
     "staff.write",                     # give or take roles; a client's admin scope
     "counter",                         # the service counter (/counter)
 )
@@ -77,9 +78,10 @@ PERMISSIONS = (
 ROLE_PERMISSIONS = {
     "super_admin": frozenset(PERMISSIONS),
     "client_registrar": frozenset({"clients.read", "clients.write", "iat.read", "iat.write"}),
-    "user_admin": frozenset({"users.read", "users.write"}),
+    "user_admin": frozenset({"users.read", "users.write", "enterprises.read",
+                             "enterprises.write"}),
     "auditor": frozenset({"audit.read", "clients.read", "iat.read", "users.read",
-                          "keys.read"}),
+                          "keys.read", "enterprises.read"}),
     "counter_clerk": frozenset({"counter"}),
 }
 

@@ -17,6 +17,7 @@ from flask import current_app
 from clients.validation import GRANT_TYPES
 from clients.validation import RESPONSE_TYPES
 from clients.validation import SUBJECT_TYPES
+from idp.enterprise.details import TYPE as ENTERPRISE_DETAILS_TYPE
 from idp.keys.service import keyring
 from idp.oauth.checks import PROMPTS
 from idp.oauth.checks import RESPONSE_MODES
@@ -74,6 +75,8 @@ def metadata() -> dict:
         "evidence_supported": list(dict.fromkeys(
             e["type"] for evidence in EVIDENCE.values() for e in evidence)),
         "claims_in_verified_claims_supported": list(VERIFIED_CLAIM_NAMES),
+        # RFC 9396: the matters a login acting for an enterprise may handle
+        "authorization_details_types_supported": [ENTERPRISE_DETAILS_TYPE],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,
