@@ -36,7 +36,6 @@ characters (tests build codes by the rule with them; synthetic codes only).
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from idp.realname.documents import normalise
 
@@ -50,72 +49,73 @@ _DIGITS = frozenset("0123456789")
 
 #: Position 1: the registration authority.
 AUTHORITIES = {
-    "1": lazy_gettext("organisation establishment authority"),
-    "2": lazy_gettext("foreign affairs"),
-    "3": lazy_gettext("justice administration"),
-    "4": lazy_gettext("culture"),
-    "5": lazy_gettext("civil affairs"),
-    "6": lazy_gettext("tourism"),
-    "7": lazy_gettext("religious affairs"),
-    "8": lazy_gettext("trade unions"),
-    "9": lazy_gettext("market regulation"),
-    "A": lazy_gettext("the Central Military Commission's establishment office"),
-    "N": lazy_gettext("agriculture"),
-    "Y": lazy_gettext("other authorities"),
+    "1": lambda: _("organisation establishment authority"),
+    "2": lambda: _("foreign affairs"),
+    "3": lambda: _("justice administration"),
+    "4": lambda: _("culture"),
+    "5": lambda: _("civil affairs"),
+    "6": lambda: _("tourism"),
+    "7": lambda: _("religious affairs"),
+    "8": lambda: _("trade unions"),
+    "9": lambda: _("market regulation"),
+    "A": lambda: _("the Central Military Commission's establishment office"),
+    "N": lambda: _("agriculture"),
+    "Y": lambda: _("other authorities"),
 }
 
 #: Positions 1-2: the entity category, as the entity type tokens carry (a stable name) and its
-#: label.
+#: label (labels are functions: they are translated when called).
 CATEGORIES = {
-    "11": ("government_agency", lazy_gettext("Government agency")),
-    "12": ("public_institution", lazy_gettext("Public institution")),
-    "13": ("mass_organisation", lazy_gettext("Mass organisation")),
-    "19": ("other_institution", lazy_gettext("Other institution")),
-    "21": ("foreign_news_agency", lazy_gettext("Resident office of a foreign news agency")),
-    "29": ("other_foreign_affairs", lazy_gettext("Other foreign-affairs registration")),
-    "31": ("law_firm", lazy_gettext("Law firm")),
-    "32": ("notary_office", lazy_gettext("Notary office")),
-    "33": ("grassroots_legal_service", lazy_gettext("Grassroots legal service office")),
-    "34": ("forensic_appraisal_institution", lazy_gettext("Forensic appraisal institution")),
-    "35": ("arbitration_commission", lazy_gettext("Arbitration commission")),
-    "39": ("other_justice", lazy_gettext("Other justice registration")),
-    "41": ("foreign_cultural_centre", lazy_gettext("Foreign cultural centre")),
-    "49": ("other_culture", lazy_gettext("Other cultural registration")),
-    "51": ("social_organisation", lazy_gettext("Social organisation")),
-    "52": ("private_non_enterprise_unit", lazy_gettext("Private non-enterprise unit")),
-    "53": ("foundation", lazy_gettext("Foundation")),
-    "59": ("other_civil_affairs", lazy_gettext("Other civil-affairs registration")),
-    "61": ("foreign_tourism_office", lazy_gettext("Representative office of a foreign "
+    "11": ("government_agency", lambda: _("Government agency")),
+    "12": ("public_institution", lambda: _("Public institution")),
+    "13": ("mass_organisation", lambda: _("Mass organisation")),
+    "19": ("other_institution", lambda: _("Other institution")),
+    "21": ("foreign_news_agency", lambda: _("Resident office of a foreign news agency")),
+    "29": ("other_foreign_affairs", lambda: _("Other foreign-affairs registration")),
+    "31": ("law_firm", lambda: _("Law firm")),
+    "32": ("notary_office", lambda: _("Notary office")),
+    "33": ("grassroots_legal_service", lambda: _("Grassroots legal service office")),
+    "34": ("forensic_appraisal_institution", lambda: _("Forensic appraisal institution")),
+    "35": ("arbitration_commission", lambda: _("Arbitration commission")),
+    "39": ("other_justice", lambda: _("Other justice registration")),
+    "41": ("foreign_cultural_centre", lambda: _("Foreign cultural centre")),
+    "49": ("other_culture", lambda: _("Other cultural registration")),
+    "51": ("social_organisation", lambda: _("Social organisation")),
+    "52": ("private_non_enterprise_unit", lambda: _("Private non-enterprise unit")),
+    "53": ("foundation", lambda: _("Foundation")),
+    "59": ("other_civil_affairs", lambda: _("Other civil-affairs registration")),
+    "61": ("foreign_tourism_office", lambda: _("Representative office of a foreign "
                                                   "tourism authority")),
-    "62": ("hmt_tourism_office", lazy_gettext("Representative office of a Hong Kong, Macao "
+    "62": ("hmt_tourism_office", lambda: _("Representative office of a Hong Kong, Macao "
                                               "or Taiwan tourism authority")),
-    "69": ("other_tourism", lazy_gettext("Other tourism registration")),
-    "71": ("religious_venue", lazy_gettext("Venue for religious activities")),
-    "72": ("religious_school", lazy_gettext("Religious school")),
-    "79": ("other_religious", lazy_gettext("Other religious registration")),
-    "81": ("trade_union", lazy_gettext("Grassroots trade union")),
-    "89": ("other_trade_union", lazy_gettext("Other trade-union registration")),
-    "91": ("enterprise", lazy_gettext("Enterprise")),
-    "92": ("individual_business", lazy_gettext("Individual business")),
-    "93": ("farmers_cooperative", lazy_gettext("Farmers' specialised cooperative")),
-    "A1": ("military_public_institution", lazy_gettext("Military public institution")),
-    "A9": ("other_military", lazy_gettext("Other military registration")),
+    "69": ("other_tourism", lambda: _("Other tourism registration")),
+    "71": ("religious_venue", lambda: _("Venue for religious activities")),
+    "72": ("religious_school", lambda: _("Religious school")),
+    "79": ("other_religious", lambda: _("Other religious registration")),
+    "81": ("trade_union", lambda: _("Grassroots trade union")),
+    "89": ("other_trade_union", lambda: _("Other trade-union registration")),
+    "91": ("enterprise", lambda: _("Enterprise")),
+    "92": ("individual_business", lambda: _("Individual business")),
+    "93": ("farmers_cooperative", lambda: _("Farmers' specialised cooperative")),
+    "A1": ("military_public_institution", lambda: _("Military public institution")),
+    "A9": ("other_military", lambda: _("Other military registration")),
     "N1": ("group_collective_economic_organisation",
-           lazy_gettext("Group-level collective economic organisation")),
+           lambda: _("Group-level collective economic organisation")),
     "N2": ("village_collective_economic_organisation",
-           lazy_gettext("Village-level collective economic organisation")),
+           lambda: _("Village-level collective economic organisation")),
     "N3": ("township_collective_economic_organisation",
-           lazy_gettext("Township-level collective economic organisation")),
-    "N9": ("other_agricultural", lazy_gettext("Other agricultural registration")),
-    "Y1": ("other", lazy_gettext("Other")),
+           lambda: _("Township-level collective economic organisation")),
+    "N9": ("other_agricultural", lambda: _("Other agricultural registration")),
+    "Y1": ("other", lambda: _("Other")),
 }
 #: Entity type -> its label.
 ENTITY_TYPES = {slug: label for slug, label in CATEGORIES.values()}
 
 
 def entity_type_label(entity_type: str) -> str:
+    """The entity type's name in the page's language."""
     label = ENTITY_TYPES.get(entity_type)
-    return str(label) if label is not None else entity_type
+    return label() if label is not None else entity_type
 
 
 class CreditCodeError(ValueError):
@@ -145,7 +145,7 @@ class CreditCodeError(ValueError):
             return _("Position 1: %(code)s is not a registration authority.", code=p["code"])
         if self.code == "category":
             return _("Position 2: %(code)s is not a category that %(authority)s registers.",
-                     code=p["code"], authority=AUTHORITIES[p["authority"]])
+                     code=p["code"], authority=AUTHORITIES[p["authority"]]())
         if self.code == "region":
             return _("Positions 3 to 8 must be a six-digit region code.")
         if self.code == "organisation_check":
@@ -180,7 +180,7 @@ class CreditCode:
 
     @property
     def authority_label(self) -> str:
-        return str(AUTHORITIES[self.authority])
+        return AUTHORITIES[self.authority]()
 
 
 def organisation_check(body8: str) -> str:
