@@ -12,8 +12,8 @@ ROLE_LABELS = {
     "operator": lambda: _("Operator"),
 }
 STATUS_LABELS = {
-    "operating": lambda: _("Operating"), "cancelled": lambda: _("Cancelled"),
-    "revoked": lambda: _("Revoked"), "invited": lambda: _("Invited, not yet accepted"),
+    "operating": lambda: _("Operating"), "cancelled": lambda: _("Cancelled (deregistered)"),
+    "revoked": lambda: _("Revoked (licence revoked)"), "invited": lambda: _("Invited, not yet accepted"),
     "active": lambda: _("In force"), "declined": lambda: _("Declined"),
     "ended": lambda: _("Ended"),
 }

@@ -174,6 +174,8 @@ def test_acting_for_an_enterprise_reaches_every_token_and_answer(app, people):
     assert access["authorization_details"] == granted and "enterprise" not in access
     info = userinfo(app, tokens["access_token"]).get_json()
     assert info["sub"] == sub and info["enterprise"] == id_token["enterprise"]
+    advertised = app.test_client().get("/.well-known/openid-configuration").get_json()
+    assert set(id_token) | set(info) <= set(advertised["claims_supported"])
     assert info["authorization_details"] == granted and info["act"] == {"sub": sub}
     found = introspect(app, people["rp"], tokens["access_token"])
     assert found["active"] is True and found["authorization_details"] == granted
