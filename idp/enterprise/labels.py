@@ -12,9 +12,12 @@ ROLE_LABELS = {
     "operator": lambda: _("Operator"),
 }
 STATUS_LABELS = {
-    "operating": lambda: _("Operating"), "cancelled": lambda: _("Cancelled (deregistered)"),
-    "revoked": lambda: _("Revoked (licence revoked)"), "invited": lambda: _("Invited, not yet accepted"),
-    "active": lambda: _("In force"), "declined": lambda: _("Declined"),
+    "operating": lambda: _("Operating"),
+    "cancelled": lambda: _("Cancelled (deregistered)"),
+    "revoked": lambda: _("Revoked (licence revoked)"),
+    "invited": lambda: _("Invited, not yet accepted"),
+    "active": lambda: _("In force"),
+    "declined": lambda: _("Declined"),
     "ended": lambda: _("Ended"),
 }
 

@@ -12,7 +12,8 @@
   enterprise (``principal_id``) for matters and a period; the firm's own people then act for
   the principal within it.
 
-Times are Unix seconds. Nothing here holds a person's name or document number.
+Times are Unix seconds (the periods people give, ``starts_at`` and ``ends_at``, in 64 bits: they
+may lie beyond 2038). Nothing here holds a person's name or document number.
 """
 
 import time
@@ -72,8 +73,9 @@ class Appointment(db.Model):
     role = db.Column(db.String(20), nullable=False)
     #: matter codes; None = all matters
     matters = db.Column(db.JSON)
-    starts_at = db.Column(db.Integer, nullable=False)
-    ends_at = db.Column(db.Integer)
+    #: (the two dates people type: beyond 2038, hence 64 bits)
+    starts_at = db.Column(db.BigInteger, nullable=False)
+    ends_at = db.Column(db.BigInteger)
     #: invited, active, declined or ended
     status = db.Column(db.String(10), nullable=False)
     #: who appointed (``user:<id>``, ``cli:<user>``, ``user:<id>`` of staff) and as what
@@ -104,8 +106,8 @@ class Authorisation(db.Model):
     agent_id = db.Column(db.Integer, db.ForeignKey("enterprises.id", ondelete="CASCADE"),
                          nullable=False, index=True)
     matters = db.Column(db.JSON)
-    starts_at = db.Column(db.Integer, nullable=False)
-    ends_at = db.Column(db.Integer, nullable=False)
+    starts_at = db.Column(db.BigInteger, nullable=False)
+    ends_at = db.Column(db.BigInteger, nullable=False)
     #: active or ended
     status = db.Column(db.String(10), nullable=False, default="active")
     granted_by = db.Column(db.String(100), nullable=False)

@@ -85,7 +85,7 @@ class EnterpriseError(Exception):
         "administrator_matters": lambda: _(
             "Administrators act for every matter: appoint a handler for some matters."),
         "period": lambda: _("The end must come after the start, and not be past."),
-        "date": lambda: _("Write dates as YYYY-MM-DD."),
+        "date": lambda: _("Write dates as YYYY-MM-DD, in the years 2000 to 2999."),
         "needs_level_2": lambda: _(
             "Verify your identity with the registry (level 2) first: only a verified legal "
             "representative can register an enterprise."),
@@ -206,12 +206,18 @@ def _zone():
     return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
 
 
+#: The years a date people give may fall in.
+YEARS = range(2000, 3000)
+
+
 def day_start(text) -> int:
     """The start of the day ``YYYY-MM-DD`` in the provider's time zone (China time)."""
     try:
-        day = date.fromisoformat(str(text).strip())
+        day = date.fromisoformat(str(text).strip()[:10])
     except ValueError:
         raise EnterpriseError("date") from None
+    if day.year not in YEARS or len(str(text).strip()) != 10:
+        raise EnterpriseError("date")
     return int(datetime.combine(day, clock(), _zone()).timestamp())
 
 

@@ -118,6 +118,7 @@ def test_appoint_refuses_what_the_rules_refuse(app, citizens):
                  ("--phone", LI, "--role", "administrator", "--matter", "tax.pay"),
                  ("--phone", LI, "--role", "handler", "--until", "2020-01-01"),
                  ("--phone", LI, "--role", "handler", "--until", "31/12/2099"),
+                 ("--phone", LI, "--role", "handler", "--until", "9999-12-31"),
                  ("--phone", LI, "--role", "handler", "--matter", "税务"),
                  ("--phone", "13500135000", "--role", "handler")):
         r = run(app, "appoint", "--credit-code", TECH, *args)
@@ -218,6 +219,8 @@ def test_an_agent_firm_is_authorised_and_either_side_ends_it(app, tech):
     page = flow.get(f"/account/enterprises/{TECH}?lang=en")
     r = send(flow, page, "/authorise", agent=AGENCY, matters="tax.declare", until="")
     assert "An authorisation of an agent needs an end date." in html(flow.follow(r))
+    r = send(flow, page, "/authorise", agent=AGENCY, matters="tax.declare", until="3000-01-01")
+    assert "Write dates as YYYY-MM-DD, in the years 2000 to 2999." in html(flow.follow(r))
     r = send(flow, page, "/authorise", agent=TECH, matters="", until="2099-12-31")
     assert "The agent must be another operating enterprise" in html(flow.follow(r))
     r = send(flow, page, "/authorise", agent=AGENCY, matters="tax.declare",
