@@ -22,6 +22,8 @@ from flask_babel import gettext as _
 from idp.accounts import sessions
 from idp.accounts.self_service import account_page
 from idp.accounts.self_service import signed_in
+from idp.accounts.service import AccountError
+from idp.accounts.service import find_by_phone
 from idp.admin.readable import _name_of_user
 from idp.enterprise import choosing
 from idp.enterprise import codes
@@ -198,9 +200,6 @@ def _matters_of(form):
 @signed_in(fresh=True)
 @_managed
 def appoint(user, enterprise, actor):
-    from idp.accounts.service import AccountError
-    from idp.accounts.service import find_by_phone
-
     role = request.form.get("role")
     try:
         try:
