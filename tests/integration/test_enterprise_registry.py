@@ -5,6 +5,7 @@ representative; the audit (never a name or a number)."""
 
 import contextlib
 import json
+import socket
 
 import pytest
 from flask import Flask
@@ -20,8 +21,6 @@ from idp.realname.verifiers import VerificationUnavailable
 from tests import factories as f
 from tests.conftest import make_app
 from tests.conftest import serve_in_thread
-from tests.realname_fixtures import Faults
-from tests.realname_fixtures import wsgi_server_for
 
 SECRET = "dev-legal-person-registry-secret-0123456789"
 TECH = "911101080000000194"        # 示例科技有限公司, represented by 张三
@@ -42,9 +41,16 @@ def _valid(first16):
 UNKNOWN = _valid("9144030500000099")  # valid, and not in the registry
 
 
+pytest_plugins = ["tests.realname_fixtures"]
+
+
 @contextlib.contextmanager
 def running_registries(secret=SECRET, companies=None):
-    """The citizen and legal-person development registries in one app on a loopback port."""
+    """The citizen and legal-person development registries in one app on a loopback port (with
+    the fault injection of ``tests.realname_fixtures``)."""
+    from tests.realname_fixtures import Faults
+    from tests.realname_fixtures import wsgi_server_for
+
     app = Flask("registries")
     app.config.update(DEV_REGISTRY_SECRET=secret, DEV_REGISTRY_PEOPLE=None,
                       DEV_REGISTRY_FACE_OUTCOME="pass", DEV_REGISTRY_COMPANIES=companies,
@@ -115,10 +121,10 @@ def test_an_outage_a_slow_answer_and_a_forged_one_are_no_answer(registries):
         adapter(url, secret="another-secret-another-secret-0123456").verify(TECH, ZHANG)
 
 
-def test_a_registry_that_is_not_listening(start_server):
-    server = wsgi_server_for(Flask("gone"))
-    port = server.server_port
-    server.server_close()
+def test_a_registry_that_is_not_listening():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     with pytest.raises(VerificationUnavailable, match="unreachable"):
         adapter(f"http://127.0.0.1:{port}", retries=0).verify(TECH, ZHANG)
 
