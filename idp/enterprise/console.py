@@ -16,6 +16,7 @@ from idp.admin.console import bp
 from idp.admin.console import done
 from idp.admin.console import page
 from idp.admin.console import staff_only
+from idp.enterprise import codes
 from idp.enterprise import labels
 from idp.enterprise import service
 from idp.enterprise.models import ENTERPRISE_STATES
@@ -57,7 +58,7 @@ def enterprise(staff, credit_code):
     row = _enterprise(credit_code)
     events = service.history(row)
     return page("admin/enterprise.html", staff, enterprise=row,
-                appointments=service.appointments_of(row),
+                code=codes.parse(row.credit_code), appointments=service.appointments_of(row),
                 given=service.authorisations_given(row),
                 received=service.authorisations_received(row), events=events,
                 states=ENTERPRISE_STATES, describe=readable.describe,

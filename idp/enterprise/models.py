@@ -122,6 +122,3 @@ class Authorisation(db.Model):
 
     principal = db.relationship(Enterprise, foreign_keys=[principal_id], lazy="joined")
     agent = db.relationship(Enterprise, foreign_keys=[agent_id], lazy="joined")
-
-    def in_force(self, now):
-        return self.status == "active" and self.starts_at <= now < self.ends_at

@@ -258,6 +258,7 @@ def test_the_console_searches_shows_and_changes_the_status_after_asking(app, tec
     assert TECH in html(page) and AGENCY not in html(page)
     page = flow.get(f"/admin/enterprises/{TECH}")
     assert "示例科技有限公司" in html(page) and "Enterprise registered by an operator" in html(page)
+    assert "market regulation" in html(page) and "00000001-9" in html(page)
     asked = flow.get(f"/admin/enterprises/{TECH}/status?status=revoked")
     assert asked.status_code == 200 and 'id="confirm-form"' in html(asked)
     r = flow.post(f"/admin/enterprises/{TECH}/status?status=revoked",
