@@ -51,6 +51,7 @@ from idp.enterprise.models import OPERATING
 from idp.enterprise.models import Appointment
 from idp.enterprise.models import Authorisation
 from idp.enterprise.models import Enterprise
+from idp.errors import Refusal
 from idp.extensions import db
 from idp.realname import service as realname
 from idp.realname import verifiers
@@ -62,7 +63,7 @@ OPERATOR = "operator"
 RANK = {REPRESENTATIVE: 0, ADMINISTRATOR: 1, HANDLER: 2, AGENT: 3}
 
 
-class EnterpriseError(Exception):
+class EnterpriseError(Refusal):
     """A change that was refused; ``code`` for programs, ``message`` for people."""
 
     MESSAGES = {
@@ -104,15 +105,6 @@ class EnterpriseError(Exception):
         "closed": lambda: _("This has already ended or been answered."),
         "status": lambda: _("Choose operating, cancelled or revoked."),
     }
-
-    def __init__(self, code, message=None):
-        super().__init__(code)
-        self.code = code
-        self._message = message
-
-    @property
-    def message(self):
-        return self._message or self.MESSAGES[self.code]()
 
     def __str__(self):
         return self.message
