@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from idp.realname.documents import DocumentError
 from idp.realname.documents import normalise
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -118,14 +119,10 @@ def entity_type_label(entity_type: str) -> str:
     return label() if label is not None else entity_type
 
 
-class CreditCodeError(ValueError):
-    """A code that does not fit GB 32100. ``code`` names the problem for programs, ``params``
-    its details, ``message`` the sentence for people (translated when read)."""
-
-    def __init__(self, code: str, /, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class CreditCodeError(DocumentError):
+    """A code that does not fit GB 32100: as an identity number's error, ``code`` names the
+    problem for programs, ``params`` its details, ``message`` the sentence for people
+    (translated when read)."""
 
     @property
     def message(self) -> str:
@@ -152,12 +149,6 @@ class CreditCodeError(ValueError):
             return _("The check character of the organisation code (position 17) does not "
                      "match.")
         return _("The check character (position 18) does not match.")
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"CreditCodeError({self.code!r}, {self.params!r})"
 
 
 @dataclass(frozen=True)
