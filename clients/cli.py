@@ -245,7 +245,8 @@ def clients_delete(client_id, yes):
 @click.option("--skip-consent/--no-skip-consent", default=None,
               help="First-party platform: citizens are not asked for consent.")
 @click.option("--enterprise/--no-enterprise", "enterprise_allowed", default=None,
-              help="May use the enterprise (legal person) module.")
+              help="Every login asks whom the person acts for (an enterprise identity), "
+                   "as the enterprise scope does.")
 @click.option("--access-token-ttl", type=int, default=None,
               help="Seconds (60 to 86400); 0 = the server default.")
 @click.option("--refresh-token-ttl", type=int, default=None,

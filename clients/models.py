@@ -166,7 +166,8 @@ class Client(db.Model, ClientBehaviour):
     min_loa = db.Column(db.Integer, nullable=False, default=1)
     #: Claims this platform may receive; None = all that its scopes release.
     allowed_claims = db.Column(db.JSON)
-    #: May use the enterprise (legal person) module.
+    #: Every login asks whom the person acts for (an enterprise identity), as the
+    #: ``enterprise`` scope does (``idp.enterprise.choosing``).
     enterprise_allowed = db.Column(db.Boolean, nullable=False, default=False)
     #: Token lifetimes in seconds; None = the server's defaults.
     access_token_ttl = db.Column(db.Integer)

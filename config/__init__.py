@@ -34,6 +34,11 @@ ENV_KEYS = {
     "IDP_REALNAME_ATTEMPTS_PER_DAY": "REALNAME_ATTEMPTS_PER_DAY",
     "IDP_DEV_REGISTRY_PEOPLE": "DEV_REGISTRY_PEOPLE",
     "IDP_DEV_REGISTRY_FACE_OUTCOME": "DEV_REGISTRY_FACE_OUTCOME",
+    "IDP_ENTERPRISE_REGISTRY_URL": "ENTERPRISE_REGISTRY_URL",
+    "IDP_ENTERPRISE_REGISTRY_CLIENT_ID": "ENTERPRISE_REGISTRY_CLIENT_ID",
+    "IDP_ENTERPRISE_REGISTRY_SECRET": "ENTERPRISE_REGISTRY_SECRET",
+    "IDP_DEV_REGISTRY_COMPANIES": "DEV_REGISTRY_COMPANIES",
+    "IDP_ENTERPRISE_MAX_ADMINISTRATORS": "ENTERPRISE_MAX_ADMINISTRATORS",
     "IDP_PORT": "PORT",
     "IDP_TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
     "IDP_ALLOW_INSECURE_HTTP": "ALLOW_INSECURE_HTTP",
@@ -95,7 +100,12 @@ def load(app, overrides=None):
 
 def _use_dev_registry(config):
     """With the development registry mounted (development only) and no registry configured,
-    verify against the mounted one, over HTTP like any other."""
+    verify against the mounted one, over HTTP like any other (the legal-person registry too:
+    it is mounted beside the citizen one)."""
+    if config["DEV_REGISTRY_MOUNT"] and not config["ENTERPRISE_REGISTRY_URL"]:
+        config["ENTERPRISE_REGISTRY_URL"] = config["ISSUER"] + "/dev/registry"
+        config["ENTERPRISE_REGISTRY_SECRET"] = config["REALNAME_REGISTRY_SECRET"]
+        config.setdefault("DEV_REGISTRY_SECRET", config["REALNAME_REGISTRY_SECRET"])
     if not config["DEV_REGISTRY_MOUNT"] or config["REALNAME_REGISTRY_URL"]:
         return
     config["REALNAME_REGISTRY_URL"] = config["REALNAME_FACE_URL"] = \
@@ -278,9 +288,14 @@ def _check_realname(config):
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ConfigError("IDP_REALNAME_ATTEMPTS_PER_DAY must be a whole number of at least 1")
     for url_key, secret_key in (("REALNAME_REGISTRY_URL", "REALNAME_REGISTRY_SECRET"),
-                                ("REALNAME_FACE_URL", "REALNAME_FACE_SECRET")):
+                                ("REALNAME_FACE_URL", "REALNAME_FACE_SECRET"),
+                                ("ENTERPRISE_REGISTRY_URL", "ENTERPRISE_REGISTRY_SECRET")):
         if config[url_key]:
             _check_signed_endpoint(config, url_key, secret_key)
+    most = config["ENTERPRISE_MAX_ADMINISTRATORS"]
+    if isinstance(most, bool) or not isinstance(most, int) or most < 1:
+        raise ConfigError("IDP_ENTERPRISE_MAX_ADMINISTRATORS must be a whole number of at "
+                          "least 1")
 
 
 def _check_email(config):

@@ -62,7 +62,8 @@ INTERACTION_TTL = 600
 ID_TOKEN_SIGNING_ALGS = ["ES256", "RS256"]
 #: Scopes this provider knows.
 SCOPES_SUPPORTED = ["openid", "profile", "phone", "email", "offline_access", "id_number",
-                    "admin"]  # admin: the admin API (/admin/api), with a staff or client role
+                    "admin",  # admin: the admin API (/admin/api), with a staff or client role
+                    "enterprise"]  # enterprise: who the person acts for (idp/enterprise)
 #: Clock skew accepted on client assertions (seconds).
 CLIENT_ASSERTION_LEEWAY = 60
 #: Cache lifetime of the JWKS and discovery documents in relying parties (seconds).
@@ -240,3 +241,19 @@ DEV_REGISTRY_MOUNT = False
 #: face check (IDP_DEV_REGISTRY_FACE_OUTCOME: ask = Pass / Fail buttons, pass, fail).
 DEV_REGISTRY_PEOPLE = ""
 DEV_REGISTRY_FACE_OUTCOME = "ask"
+
+# --- Enterprises (idp/enterprise) -----------------------------------------------------------
+#: The legal-person registry that confirms an enterprise's legal representative
+#: (IDP_ENTERPRISE_REGISTRY_URL; https in production), the client id it knows us by and the
+#: secret signing both directions (IDP_ENTERPRISE_REGISTRY_CLIENT_ID,
+#: IDP_ENTERPRISE_REGISTRY_SECRET). Timeouts and retries are the real-name services'. Empty:
+#: enterprises only by an operator (`idp enterprises create`). With DEV_REGISTRY_MOUNT and no
+#: URL, the development registry at /dev/registry (its companies: IDP_DEV_REGISTRY_COMPANIES,
+#: a CSV path; empty: the shipped synthetic file).
+ENTERPRISE_REGISTRY_URL = ""
+ENTERPRISE_REGISTRY_CLIENT_ID = "gov-idp"
+ENTERPRISE_REGISTRY_SECRET = None
+DEV_REGISTRY_COMPANIES = ""
+#: Administrators an enterprise may have at once (invitations included)
+#: (IDP_ENTERPRISE_MAX_ADMINISTRATORS).
+ENTERPRISE_MAX_ADMINISTRATORS = 5

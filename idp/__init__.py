@@ -72,6 +72,9 @@ def create_app(overrides=None):
     from idp.accounts.views import bp as accounts_bp
     from idp.admin.api import bp as admin_api_bp
     from idp.admin.console import bp as admin_bp
+    from idp.enterprise import admin_api as _enterprise_api  # noqa: F401  (joins admin_api_bp)
+    from idp.enterprise import console as _enterprise_console  # noqa: F401  (joins admin_bp)
+    from idp.enterprise.views import bp as enterprise_bp
     from idp.federation import api as upstreams_api  # noqa: F401  (joins admin_api_bp)
     from idp.federation import console as upstreams_console  # noqa: F401  (joins admin_bp)
     from idp.federation import views as federation
@@ -91,15 +94,17 @@ def create_app(overrides=None):
     for blueprint in (discovery_bp, oauth_bp, client_registration_bp, admin_api_bp):
         limiter.exempt(blueprint)
     for blueprint in (client_registration_bp, discovery_bp, oauth_bp, accounts_bp, account_bp,
-                      registration_bp, realname_bp, admin_bp, admin_api_bp, federation.bp,
-                      logout_bp):
+                      registration_bp, realname_bp, admin_bp, admin_api_bp, enterprise_bp,
+                      federation.bp, logout_bp):
         app.register_blueprint(blueprint)
     federation.init_app(app)
     if app.config["DEV_REGISTRY_MOUNT"]:
+        from idp.enterprise.devregistry import bp as dev_enterprise_registry_bp
         from idp.realname.devregistry import bp as dev_registry_bp
 
-        limiter.exempt(dev_registry_bp)
-        app.register_blueprint(dev_registry_bp, url_prefix="/dev/registry")
+        for dev_bp in (dev_registry_bp, dev_enterprise_registry_bp):
+            limiter.exempt(dev_bp)
+            app.register_blueprint(dev_bp, url_prefix="/dev/registry")
     errors.register(app)
     app.after_request(apply_cookie)
     app.before_request(_refuse_nul_characters)
@@ -128,6 +133,7 @@ def _register_models():
     import idp.accounts.models  # noqa: F401
     import idp.admin.models  # noqa: F401
     import idp.audit.models  # noqa: F401
+    import idp.enterprise.models  # noqa: F401
     import idp.federation.models  # noqa: F401
     import idp.keys.models  # noqa: F401
     import idp.logout.models  # noqa: F401

@@ -41,6 +41,7 @@ def register_commands(app):
     from idp.admin.cli import admins
     from idp.audit.cli import audit
     from idp.dev_cli import dev
+    from idp.enterprise.cli import enterprises
     from idp.federation.cli import upstreams
     from idp.keys.cli import keys
     from idp.logout.cli import logout
@@ -48,6 +49,6 @@ def register_commands(app):
 
     for command in USERS_COMMANDS:
         users.add_command(command)
-    for group in (users, clients, keys, dev, audit, admins, realname, upstreams, logout,
-                  *outbox_groups()):
+    for group in (users, clients, keys, dev, audit, admins, realname, enterprises, upstreams,
+                  logout, *outbox_groups()):
         app.cli.add_command(group)

@@ -37,6 +37,22 @@ class UserFacingError(Exception):
             self.status = status
 
 
+class Refusal(Exception):
+    """A domain service's refusal: ``code`` for programs, ``message`` for people (the given
+    one, else the subclass's ``MESSAGES[code]()``, translated when read)."""
+
+    MESSAGES = {}
+
+    def __init__(self, code, message=None):
+        super().__init__(code)
+        self.code = code
+        self._message = message
+
+    @property
+    def message(self):
+        return self._message or self.MESSAGES[self.code]()
+
+
 def wants_json():
     return request.path.startswith(JSON_PREFIXES) or (
         request.accept_mimetypes.best == "application/json"

@@ -29,6 +29,7 @@ from idp.accounts import shown_once
 from idp.accounts.models import Consent
 from idp.accounts.models import User
 from idp.audit import service as audit
+from idp.enterprise.labels import EVENT_LABELS as ENTERPRISE_EVENT_LABELS
 from idp.extensions import db
 from idp.ids import row_id
 from idp.interaction.journey import login_for_account
@@ -92,6 +93,7 @@ EVENT_LABELS = {
     "upstream.login": lambda: _("Logged in with a regional account"),
     "upstream.linked": lambda: _("Regional account linked"),
     "upstream.unlinked": lambda: _("Regional account unlinked"),
+    **ENTERPRISE_EVENT_LABELS,
 }
 
 

@@ -70,6 +70,11 @@ def create_user(*, phone, password, name=None, email=None, username=None, common
     return user
 
 
+def find_by_phone(phone: str):
+    """The account with this mobile number, or None; ``AccountError`` when it is not one."""
+    return User.query.filter_by(phone=normalise_phone(phone)).first()
+
+
 def find_by_identifier(identifier: str):
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 254:

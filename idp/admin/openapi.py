@@ -8,6 +8,8 @@ test run (schemathesis) checks the answers against these schemas.
 import copy
 import functools
 
+from idp.enterprise.models import ENTERPRISE_STATES
+
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_STR = {"type": ["string", "null"]}
 INT = {"type": "integer"}
@@ -66,6 +68,14 @@ AUDIT_EVENT = _obj({
     "ip": NULLABLE_STR, "user_agent": NULLABLE_STR, "detail": {}, "prev_hash": STR,
     "hash": STR,
 }, required=("id", "at", "actor", "action", "outcome", "hash"))
+
+ENTERPRISE = _obj({
+    "credit_code": STR, "name": STR, "entity_type": STR,
+    "status": {"type": "string", "enum": list(ENTERPRISE_STATES)},
+    "status_reason": NULLABLE_STR, "legal_representative_id": NULLABLE_INT,
+    "verification": {"type": "string", "enum": ["declared", "registry"]},
+    "verified_at": NULLABLE_INT, "created_at": INT, "updated_at": INT,
+}, required=("credit_code", "name", "entity_type", "status"))
 
 USER_SUMMARY = {
     "id": INT, "phone": STR, "username": NULLABLE_STR, "name": NULLABLE_STR,
@@ -159,6 +169,30 @@ SCHEMAS = {
                  "created_at": INT, "activated_at": NULLABLE_INT, "retired_at": NULLABLE_INT,
                  "publish_until": NULLABLE_INT}, required=("kid", "alg", "state")),
     "KeyList": _obj({"keys": {"type": "array", "items": _ref("Key")}}, required=("keys",)),
+    "Enterprise": ENTERPRISE,
+    "EnterprisePage": _obj({"items": {"type": "array", "items": _ref("Enterprise")},
+                            "page": INT, "per_page": INT, "total": INT},
+                           required=("items", "page", "per_page", "total")),
+    "EnterpriseDetail": {"allOf": [_ref("Enterprise"), _obj({
+        "appointments": {"type": "array", "items": _obj({
+            "id": INT, "user_id": INT, "role": {"type": "string",
+                                                "enum": ["administrator", "handler"]},
+            "matters": {"type": "array", "items": STR}, "starts_at": INT,
+            "ends_at": NULLABLE_INT, "status": {"type": "string", "enum": [
+                "invited", "active", "declined", "ended"]},
+            "appointed_by": STR, "appointed_as": STR},
+            required=("id", "user_id", "role", "matters", "status"))},
+        "authorisations_given": {"type": "array", "items": _ref("Authorisation")},
+        "authorisations_received": {"type": "array", "items": _ref("Authorisation")}},
+        required=("appointments", "authorisations_given", "authorisations_received"))]},
+    "Authorisation": _obj({"id": INT, "principal": STR, "agent": STR,
+                           "matters": {"type": "array", "items": STR}, "starts_at": INT,
+                           "ends_at": INT, "status": {"type": "string",
+                                                      "enum": ["active", "ended"]}},
+                          required=("id", "principal", "agent", "matters", "status")),
+    "EnterpriseStatus": _obj({"status": {"type": "string", "enum": list(ENTERPRISE_STATES)},
+                              "reason": {"type": "string", "maxLength": 500}},
+                             required=("status",)),
     "KeyRotation": _obj({"changes": {"type": "array", "items": _obj(
         {"alg": STR, "state": STR, "kid": STR}, required=("alg", "state", "kid"))},
         "keys": {"type": "array", "items": _ref("Key")}}, required=("changes", "keys")),
@@ -172,7 +206,7 @@ ERRORS = {
            "(`insufficient_user_authentication`, RFC 9470).",
     "403": "The token lacks the `admin` scope (`insufficient_scope`), or none of the caller's "
            "roles allows the operation (`forbidden`).",
-    "404": "No such client, account, token or provider.",
+    "404": "No such client, account, token, provider or enterprise.",
     "409": "The client's status does not allow this change.",
 }
 
@@ -210,6 +244,8 @@ PAGING = [_query("page", {"type": "integer", "minimum": 1, "maximum": 10_000}, "
 CLIENT_ID = _path("client_id", "The client's client_id.", r"^[A-Za-z0-9._~-]{1,64}$")
 USER_ID = _path("user_id", "The account's id.", r"^[0-9]{1,10}$")
 TOKEN_ID = _path("token_id", "The initial access token's id.", r"^[0-9]{1,10}$")
+CREDIT_CODE = _path("credit_code", "The enterprise's unified social credit code.",
+                    r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 AUDIT_FILTERS = [
     _query("action", {"type": "string", "maxLength": 100}, "Action prefix (`login.`)."),
     _query("actor", {"type": "string", "maxLength": 100}, "Exactly this actor (`user:7`)."),
@@ -326,6 +362,26 @@ PATHS = {
         errors=("401", "403", "404"))},
     "/admin/api/users/{user_id}/events": {"parameters": [USER_ID], "get": _op(
         "The account's security events, newest first.", "users.read", _ok("AuditPage"),
+        params=[_query("after_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                       "Cursor: `next_after_id` of the previous page."),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100},
+                       "Events per page (default 50).")], errors=ONE)},
+    "/admin/api/enterprises": {"get": _op(
+        "Search enterprises by credit code (its beginning) or name, newest first.",
+        "enterprises.read", _ok("EnterprisePage"), params=[
+            _query("q", {"type": "string", "maxLength": 200},
+                   "The beginning of a credit code, or part of a name."),
+            _query("status", {"type": "string", "enum": list(ENTERPRISE_STATES)},
+                   "Only enterprises in this status."), *PAGING])},
+    "/admin/api/enterprises/{credit_code}": {"parameters": [CREDIT_CODE], "get": _op(
+        "An enterprise, its administrators and handlers, and its authorisations of agent "
+        "firms.", "enterprises.read", _ok("EnterpriseDetail"), errors=ONE)},
+    "/admin/api/enterprises/{credit_code}/status": {"parameters": [CREDIT_CODE], "post": _op(
+        "Record the registry's status: a cancelled or revoked enterprise acts for nobody "
+        "(its tokens stop at their next use).", "enterprises.write", _ok("EnterpriseDetail"),
+        body="EnterpriseStatus", errors=ONE)},
+    "/admin/api/enterprises/{credit_code}/events": {"parameters": [CREDIT_CODE], "get": _op(
+        "The enterprise's audit events, newest first.", "enterprises.read", _ok("AuditPage"),
         params=[_query("after_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
                        "Cursor: `next_after_id` of the previous page."),
                 _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100},

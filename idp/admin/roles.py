@@ -69,6 +69,7 @@ PERMISSIONS = (
     "users.read", "users.write",       # citizens' accounts: search, view, events / lock, reset
     "keys.read", "keys.write",         # signing keys: list / rotate
     "audit.read",                      # the audit log: filter, export
+    "enterprises.read", "enterprises.write",  # enterprises: search, view / change status
     "staff.write",                     # give or take roles; a client's admin scope
     "upstreams.read", "upstreams.write",  # regional identity providers logins may go through
     "counter",                         # the service counter (/counter)
@@ -78,9 +79,10 @@ PERMISSIONS = (
 ROLE_PERMISSIONS = {
     "super_admin": frozenset(PERMISSIONS),
     "client_registrar": frozenset({"clients.read", "clients.write", "iat.read", "iat.write"}),
-    "user_admin": frozenset({"users.read", "users.write"}),
+    "user_admin": frozenset({"users.read", "users.write", "enterprises.read",
+                             "enterprises.write"}),
     "auditor": frozenset({"audit.read", "clients.read", "iat.read", "users.read",
-                          "keys.read", "upstreams.read"}),
+                          "keys.read", "upstreams.read", "enterprises.read"}),
     "counter_clerk": frozenset({"counter"}),
 }
 

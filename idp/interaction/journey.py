@@ -30,10 +30,11 @@ from idp.interaction.record import Login
 from idp.interaction.record import Needs
 from idp.interaction.record import Pending
 
-#: The errors a journey can end with (OIDC Core 3.1.2.6 and Unmet Authentication
-#: Requirements 1.0); the protocol layer maps each to its error response.
+#: The errors a journey can end with (OIDC Core 3.1.2.6, Unmet Authentication Requirements
+#: 1.0, RFC 9396 5); the protocol layer maps each to its error response.
 ERRORS = ("login_required", "interaction_required", "consent_required",
-          "account_selection_required", "access_denied", "unmet_authentication_requirements")
+          "account_selection_required", "access_denied", "unmet_authentication_requirements",
+          "invalid_authorization_details")
 
 
 class JourneyError(Exception):
@@ -186,9 +187,10 @@ class Journey:
             return redirect(url_for("accounts.interaction_page", uid=self.uid), code=303)
         login, user = self.login(), self.user()
         # the level is the account's as it is now (it may have been raised in the journey)
+        acting_for = self.record.act_as if self.record.act_as != "self" else None
         return Login(user_id=login.user_id, auth_time=login.auth_time, amr=login.amr,
                      acr=assurance.acr_for(user, list(login.amr), login.vouched), sid=login.sid,
-                     vouched=login.vouched)
+                     vouched=login.vouched, acting_for=acting_for)
 
     def advance(self):
         """After a page completed its step: back to the protocol layer, which resumes and

@@ -24,7 +24,10 @@ class Needs:
     of assurance it needs, 1-4), ``mfa`` (its policy demands two factors), ``scopes`` (what it
     asked to see), ``skip_consent`` (a first-party platform that asks for nothing the citizen
     must always agree to), ``login_hint``, ``ui_locales`` and ``destination``: the host (or
-    app scheme) the citizen returns to, the one thing about the platform it has proved."""
+    app scheme) the citizen returns to, the one thing about the platform it has proved.
+    ``enterprise``: it asked for an enterprise identity (the person chooses who they act for);
+    ``matters`` and ``credit_code``: what its ``authorization_details`` asked the login to be
+    able to do, and for which enterprise (``idp.enterprise.details``)."""
 
     prompts: tuple[str, ...] = ()
     max_age: int | None = None
@@ -35,6 +38,9 @@ class Needs:
     login_hint: str = ""
     ui_locales: str = ""
     destination: str = ""
+    enterprise: bool = False
+    matters: tuple[str, ...] = ()
+    credit_code: str = ""
 
     @property
     def silent(self) -> bool:
@@ -45,9 +51,10 @@ class Needs:
 @dataclass(frozen=True)
 class Login:
     """What a journey established, and all that the protocol layer receives: the citizen, when
-    and how they authenticated (OIDC ``auth_time``, ``amr``, ``acr``) and the SSO session.
-    ``vouched``: for a login through a regional identity provider, the level it vouched for
-    (capped by what it is trusted for); None for a login here."""
+    and how they authenticated (OIDC ``auth_time``, ``amr``, ``acr``), the SSO session and
+    the enterprise they act for (its credit code; None: themselves). ``vouched``: for a login
+    through a regional identity provider, the level it vouched for (capped by what it is
+    trusted for); None for a login here."""
 
     user_id: int
     auth_time: int
@@ -55,6 +62,7 @@ class Login:
     acr: str
     sid: str
     vouched: int | None = None
+    acting_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class Interaction:
     factor_state: dict = field(default_factory=dict)
     #: a login at a regional identity provider made in this journey
     federated: Federated | None = None
+    #: who the login acts for: "self" or an enterprise's credit code (None: not chosen yet)
+    act_as: str | None = None
 
     def to_store(self) -> dict:
         return asdict(self)
@@ -126,7 +136,8 @@ class Interaction:
         """The record as stored (JSON: tuples come back as lists)."""
         needs = data["needs"]
         data = {**data, "needs": Needs(**{**needs, "prompts": tuple(needs["prompts"]),
-                                          "scopes": tuple(needs["scopes"])})}
+                                          "scopes": tuple(needs["scopes"]),
+                                          "matters": tuple(needs.get("matters", ()))})}
         for name, kind in (("login", Login), ("pending", Pending)):
             if data[name] is not None:
                 data[name] = kind(**{**data[name], "amr": tuple(data[name]["amr"])})

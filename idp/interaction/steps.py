@@ -11,6 +11,7 @@ back into the :class:`~idp.interaction.journey.Journey`.
     identity        the platform needs a higher level of assurance than the account has
     step_up         (page ``mfa``) the platform's policy or level needs a second factor the
                     login lacks
+    act_as          the platform asked for an enterprise identity: who the person acts for
     consent         the citizen has not yet allowed what the platform asks for
 
 New kinds of step (choosing who one acts for, a login at a regional provider) join
@@ -26,6 +27,7 @@ from idp.accounts import assurance
 from idp.accounts import sessions
 from idp.accounts.models import Consent
 from idp.accounts.models import User
+from idp.enterprise import choosing
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.federation.models import Upstream
@@ -179,6 +181,31 @@ class StepUp(SecondFactor):
                                          vouched=login.vouched)
 
 
+class ActAs(Step):
+    """The platform asked for an enterprise identity: the person acts for themselves or for
+    an enterprise (``idp.enterprise.choosing`` says when no page is needed;
+    ``idp.enterprise.views`` completes it)."""
+
+    name = "act_as"
+
+    def needed(self, journey):
+        if not journey.needs.enterprise or journey.record.act_as is not None:
+            return False
+        user = journey.user()
+        offered = choosing.options(user, journey.needs)
+        if not offered:
+            raise JourneyError("invalid_authorization_details")
+        return not choosing.automatic(journey, user, offered)
+
+    def enter(self, journey):
+        journey.pin_login()
+
+    def page(self, journey, error=None, status=200):
+        user = journey.user()
+        return render_page("enterprise/act_as.html", journey, status=status, user=user,
+                           offered=choosing.options(user, journey.needs), error=error)
+
+
 #: Plain-language descriptions of what each scope lets a service see.
 SCOPE_TEXT = {
     "openid": lambda: _("Know who you are (a login identifier for this service)"),
@@ -189,6 +216,8 @@ SCOPE_TEXT = {
     "phone": lambda: _("Your mobile phone number"),
     "email": lambda: _("Your email address"),
     "offline_access": lambda: _("Keep you signed in to this service when you are away"),
+    "enterprise": lambda: _("Know which enterprise you act for, your role there and the "
+                            "matters you may handle for it"),
 }
 #: Scopes the citizen agrees to themselves even for a first-party platform.
 ALWAYS_ASK = {"id_number"}
@@ -227,9 +256,10 @@ class ConsentStep(Step):
 
 
 SELECT_ACCOUNT, PASSWORD, SECOND_FACTOR = SelectAccount(), Password(), SecondFactor()
-IDENTITY, STEP_UP, CONSENT = Identity(), StepUp(), ConsentStep()
+IDENTITY, STEP_UP, ACT_AS, CONSENT = Identity(), StepUp(), ActAs(), ConsentStep()
 FEDERATED = FederatedLogin()
-STEPS = (SELECT_ACCOUNT, FEDERATED, PASSWORD, SECOND_FACTOR, IDENTITY, STEP_UP, CONSENT)
+STEPS = (SELECT_ACCOUNT, FEDERATED, PASSWORD, SECOND_FACTOR, IDENTITY, STEP_UP, ACT_AS,
+         CONSENT)
 
 
 def next_step(journey) -> Step | None:

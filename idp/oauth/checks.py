@@ -7,6 +7,7 @@ verified) redirect URI together with ``state`` and ``iss``.
 
 import hmac
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -14,6 +15,7 @@ from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN
 from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
 from flask import current_app
 
+from idp.enterprise import details as enterprise_details
 from idp.oauth.claims import parse_claims_request
 
 #: The values each check accepts; discovery advertises exactly these.
@@ -21,7 +23,7 @@ PROMPTS = ("none", "login", "consent", "select_account")
 RESPONSE_MODES = ("query",)
 SINGLE_VALUED = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
                  "prompt", "max_age", "code_challenge", "code_challenge_method", "acr_values",
-                 "login_hint", "ui_locales", "response_mode")
+                 "login_hint", "ui_locales", "response_mode", "authorization_details")
 
 
 def check_single_values(grant):
@@ -108,6 +110,33 @@ def check_claims_parameter(grant):
         raise InvalidRequestError(str(exc)) from None
 
 
+class InvalidAuthorizationDetails(OAuth2Error):
+    """RFC 9396 5: authorization details the server cannot grant."""
+
+    error = "invalid_authorization_details"
+    description = ("The person may not act for an enterprise as the authorization_details "
+                   "ask (matters, credit_code).")
+
+
+def check_authorization_details(grant):
+    """RFC 9396 2 and 5: ``authorization_details`` is a JSON array of objects of a type this
+    server knows (``authorization_details_types_supported``); a malformed parameter is
+    ``invalid_request``, details it cannot accept ``invalid_authorization_details``. Only a
+    platform allowed enterprise identities (the ``enterprise`` scope or policy) may send
+    them."""
+    try:
+        asked = enterprise_details.parse(grant.request.payload.data.get("authorization_details"))
+    except enterprise_details.DetailsError as exc:
+        error = InvalidRequestError if exc.error == "invalid_request" else (
+            InvalidAuthorizationDetails)
+        raise error(str(exc)) from None
+    client = grant.request.client
+    if asked is not None and "enterprise" not in client.scope.split() and not (
+            client.enterprise_allowed):
+        raise InvalidAuthorizationDetails("This client is not registered for enterprise "
+                                          "identities (the enterprise scope).")
+
+
 def check_response_mode(grant):
     """OAuth 2.0 Multiple Response Types: only ``query`` is offered for the code flow."""
     mode = grant.request.payload.data.get("response_mode")
@@ -131,7 +160,7 @@ def check_request_objects(grant):
 #: ``check_scope`` runs before these, as the grant's ``validate_requested_scope``.
 AUTHORIZATION_CHECKS = (check_single_values, check_request_objects, check_response_mode,
                         check_openid_scope, check_nonce, check_prompt, check_max_age,
-                        check_acr_values, check_claims_parameter)
+                        check_acr_values, check_claims_parameter, check_authorization_details)
 
 
 class AuthorizationChecks:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import current_app
 
+from idp.enterprise import service as enterprise
 from idp.realname import service as realname
 
 SCOPE_CLAIMS = {
@@ -115,11 +116,23 @@ def verified_claims(user, scope, claims_request, member) -> dict:
     }}
 
 
-def userinfo(user, client, scope: str, claims_request=None) -> dict:
+def enterprise_claims(acting, subject) -> dict:
+    """Acting for an enterprise: the ``enterprise`` claim (credit code, name, entity type,
+    status, the person's role), ``act`` (RFC 8693: ``sub`` the acting person, the same
+    subject as the token's; an agent firm as the nested prior actor) and the granted
+    ``authorization_details``. Empty when the person acts for themselves."""
+    if not acting:
+        return {}
+    return {"enterprise": enterprise.enterprise_claim(acting),
+            "act": enterprise.act_claim(acting, subject),
+            "authorization_details": acting["authorization_details"]}
+
+
+def userinfo(user, client, scope: str, claims_request=None, acting=None) -> dict:
     """OIDC Core 5.4. A verified account's ``name`` is the name on its document (with the
     ``birthdate`` and ``gender`` the document gives); the document number needs the
     ``id_number`` scope, which the platform must be registered for and the citizen consents
-    to."""
+    to. A login acting for an enterprise adds ``enterprise_claims``."""
     scopes = set((scope or "").split())
     claims = {"sub": subject_for(user, client), **assurance_claims(user)}
     verified = realname.verified_claims(user) if scopes & {"profile", "id_number"} else {}
@@ -144,12 +157,14 @@ def userinfo(user, client, scope: str, claims_request=None) -> dict:
         claims["email"] = user.email
         claims["email_verified"] = bool(user.email_verified)
     claims.update(verified_claims(user, scope, claims_request, "userinfo"))
+    claims.update(enterprise_claims(acting, claims["sub"]))
     return client.release_claims(claims)  # the platform's policy: allowed_claims
 
 
 def claims_supported():
     names = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
-             "at_hash", *ASSURANCE_CLAIMS, "verified_claims"]
+             "at_hash", *ASSURANCE_CLAIMS, "verified_claims", "enterprise", "act",
+             "authorization_details"]
     for group in SCOPE_CLAIMS.values():
         names.extend(group)
     return names

@@ -18,6 +18,7 @@ from clients.validation import GRANT_TYPES
 from clients.validation import METADATA_FIELDS
 from clients.validation import RESPONSE_TYPES
 from clients.validation import SUBJECT_TYPES
+from idp.enterprise.details import TYPE as ENTERPRISE_DETAILS_TYPE
 from idp.keys.service import keyring
 from idp.logout.service import SESSION_ID_IN_FRONTCHANNEL
 from idp.logout.service import SESSION_ID_IN_LOGOUT_TOKENS
@@ -77,6 +78,8 @@ def metadata() -> dict:
         "evidence_supported": list(dict.fromkeys(
             e["type"] for evidence in EVIDENCE.values() for e in evidence)),
         "claims_in_verified_claims_supported": list(VERIFIED_CLAIM_NAMES),
+        # RFC 9396: the matters a login acting for an enterprise may handle
+        "authorization_details_types_supported": [ENTERPRISE_DETAILS_TYPE],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,

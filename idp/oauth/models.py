@@ -28,6 +28,11 @@ class OAuthToken(db.Model):
     sid = db.Column(db.String(43))
     #: The ``claims`` request parameter of the login (OIDC Core 5.5), for userinfo.
     claims_request = db.Column(db.JSON)
+    #: The enterprise the login acts for (its credit code) and what that carries: the role,
+    #: what the authority rests on, the granted ``authorization_details``
+    #: (``idp.enterprise.service.acting``); None when the person acts for themselves.
+    acting_for = db.Column(db.String(18), index=True)
+    acting = db.Column(db.JSON)
 
     # --- Authlib TokenMixin (refresh grant) ---------------------------------------------
     def check_client(self, client):
@@ -39,4 +44,4 @@ class OAuthToken(db.Model):
     def context(self):
         return {"auth_time": self.auth_time, "acr": self.acr, "amr": self.amr or [],
                 "sid": self.sid, "family_id": self.family_id, "claims": self.claims_request,
-                "refresh_expires_at": self.refresh_expires_at}
+                "refresh_expires_at": self.refresh_expires_at, "acting": self.acting}

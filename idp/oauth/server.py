@@ -23,6 +23,7 @@ from clients.signals import client_deleted
 from idp.accounts import service as accounts_service
 from idp.accounts.models import User
 from idp.accounts.signals import consent_revoked
+from idp.enterprise import service as enterprise
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.checks import AuthorizationChecks
@@ -159,17 +160,22 @@ def _lookup(token_string, hint):
         claims = decoded.claims
         return IntrospectedToken(kind="access_token", claims=claims,
                                  client_id=claims.get("client_id"), exp=claims["exp"],
-                                 jti=claims["jti"], revoked=tokens.is_revoked(claims))
+                                 jti=claims["jti"], revoked=tokens.is_revoked(claims)
+                                 or tokens.authority_ended(claims))
     row = tokens.find_refresh_token(token_string)
     if row is None:
         return None
     return IntrospectedToken(kind="refresh_token", row=row, client_id=row.client_id,
                              exp=row.refresh_expires_at or 0,
-                             revoked=row.revoked_at is not None or row.rotated_at is not None)
+                             revoked=row.revoked_at is not None or row.rotated_at is not None
+                             or bool(row.acting) and not enterprise.still_holds(row.user_id,
+                                                                                row.acting))
 
 
 class IntrospectionEndpoint(BaseIntrospectionEndpoint):
-    """RFC 7662. A client may introspect only the tokens issued to it."""
+    """RFC 7662. A client may introspect only the tokens issued to it. A token acting for an
+    enterprise is active only while that authority stands, and says what it grants
+    (``authorization_details``, RFC 9396 9.2; ``act``, RFC 8693 2.2.1)."""
 
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
@@ -197,7 +203,8 @@ class IntrospectionEndpoint(BaseIntrospectionEndpoint):
         if token["kind"] == "access_token":
             c = token["claims"]
             payload = {k: c[k] for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "aud",
-                                         "jti", "auth_time", "acr") if k in c}
+                                         "jti", "auth_time", "acr", "act",
+                                         "authorization_details") if k in c}
             payload["token_type"] = "Bearer"
             return payload
         row = token["row"]
@@ -205,9 +212,14 @@ class IntrospectionEndpoint(BaseIntrospectionEndpoint):
         user = db.session.get(User, row.user_id)
         if client is None or user is None or not client.is_active or not user.is_active:
             return {"active": False}
-        return {"scope": row.scope, "client_id": row.client_id, "sub": subject_for(user, client),
-                "exp": row.refresh_expires_at, "iat": row.issued_at,
-                "iss": current_app.config["ISSUER"], "token_type": "refresh_token"}
+        payload = {"scope": row.scope, "client_id": row.client_id,
+                   "sub": subject_for(user, client), "exp": row.refresh_expires_at,
+                   "iat": row.issued_at, "iss": current_app.config["ISSUER"],
+                   "token_type": "refresh_token"}
+        if row.acting:
+            payload["act"] = enterprise.act_claim(row.acting, payload["sub"])
+            payload["authorization_details"] = row.acting["authorization_details"]
+        return payload
 
 
 class RevocationEndpoint(BaseRevocationEndpoint):

@@ -17,9 +17,11 @@ from joserfc.errors import JoseError
 
 from clients.service import get_client
 from idp.accounts.models import User
+from idp.enterprise import service as enterprise
 from idp.extensions import db
 from idp.keys.service import keyring
 from idp.oauth.claims import assurance_claims
+from idp.oauth.claims import enterprise_claims
 from idp.oauth.claims import subject_for
 from idp.oauth.claims import verified_claims
 from idp.oauth.models import OAuthToken
@@ -47,7 +49,10 @@ def _sign(header_typ, claims, alg):
 def issue(client, grant_type, user, scope, context, include_refresh_token):
     """Build the token response and the record that ``persist`` stores.
 
-    ``context`` carries the login: auth_time, acr, amr, sid and, on refresh, the family."""
+    ``context`` carries the login: auth_time, acr, amr, sid, the enterprise it acts for
+    (``acting``) and, on refresh, the family. Acting for an enterprise, the access token and
+    the response carry the granted ``authorization_details`` (RFC 9396) and the token ``act``
+    (RFC 8693)."""
     cfg = current_app.config
     now = int(time.time())
     ttl = client.access_token_ttl or cfg["ACCESS_TOKEN_TTL"]  # per-client policy, else default
@@ -70,12 +75,18 @@ def issue(client, grant_type, user, scope, context, include_refresh_token):
             claims["acr"] = context["acr"]
         if context.get("amr"):
             claims["amr"] = context["amr"]
+    acting = context.get("acting") if user is not None else None
+    if acting:
+        claims["act"] = enterprise.act_claim(acting, claims["sub"])
+        claims["authorization_details"] = acting["authorization_details"]
     token = {
         "token_type": "Bearer",
         "access_token": _sign("at+jwt", claims, ACCESS_TOKEN_ALG),
         "expires_in": ttl,
         "scope": scope or "",
     }
+    if acting:
+        token["authorization_details"] = acting["authorization_details"]
     record = None
     if user is not None:
         refresh = secrets.token_urlsafe(32) if include_refresh_token else None
@@ -97,6 +108,8 @@ def issue(client, grant_type, user, scope, context, include_refresh_token):
             amr=context.get("amr"),
             sid=context.get("sid"),
             claims_request=context.get("claims"),
+            acting_for=acting["credit_code"] if acting else None,
+            acting=acting,
         )
     return token, record
 
@@ -129,7 +142,8 @@ def id_token(client, user, scope, context, access_token=None, nonce=None):
     }
     claims.update(client.release_claims({  # the platform's policy: allowed_claims
         **assurance_claims(user), **verified_claims(user, scope, context.get("claims"),
-                                                     "id_token")}))
+                                                     "id_token"),
+        **enterprise_claims(context.get("acting"), claims["sub"])}))
     if context.get("sid"):
         claims["sid"] = context["sid"]
     if nonce:
@@ -210,7 +224,20 @@ def access_token(token: str) -> AccessToken | None:
     if (record is None or record.revoked_at or record.client_id != client.client_id
             or user is None or not user.is_active):
         return None
+    if record.acting and not enterprise.still_holds(user.id, record.acting):
+        return None  # it acted for an enterprise: that authority has ended
     return AccessToken(claims, client, user, record)
+
+
+def authority_ended(claims) -> bool:
+    """Whether an access token issued to act for an enterprise (it carries
+    ``authorization_details``) no longer may: the enterprise is cancelled or revoked, or the
+    appointment or authorisation ended. Checked at every use, as revocation is."""
+    if "authorization_details" not in claims:
+        return False
+    record = OAuthToken.query.filter_by(access_token_jti=str(claims.get("jti"))).first()
+    return record is None or not record.acting or not enterprise.still_holds(record.user_id,
+                                                                             record.acting)
 
 
 def is_revoked(claims):

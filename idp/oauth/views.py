@@ -23,6 +23,9 @@ from idp.accounts.models import User
 from idp.bearer import BearerGuard
 from idp.bearer import insufficient_scope
 from idp.bearer import invalid_token
+from idp.enterprise import choosing as enterprise_choosing
+from idp.enterprise import details as enterprise_details
+from idp.enterprise import service as enterprise
 from idp.errors import UserFacingError
 from idp.extensions import csrf
 from idp.extensions import db
@@ -31,6 +34,7 @@ from idp.interaction.journey import JourneyError
 from idp.interaction.record import Login
 from idp.interaction.record import Needs
 from idp.oauth import tokens
+from idp.oauth.checks import InvalidAuthorizationDetails
 from idp.oauth.checks import requested_max_age
 from idp.oauth.checks import requested_prompts
 from idp.oauth.claims import essential_acr_values
@@ -86,6 +90,14 @@ def _authorize(params, journey=None, datalist=None):
     sessions.touch(client.client_id)
     oauth_request.login = login
     user = db.session.get(User, login.user_id)
+    oauth_request.acting = None
+    if login.acting_for:  # what acting for the enterprise carries into the tokens
+        oauth_request.acting = enterprise.acting(
+            user, login.acting_for, enterprise_choosing.asked_of(journey.needs))
+        if oauth_request.acting is None:  # the authority ended during the login
+            return _error_response(AccessDeniedError(
+                "The authority to act for this enterprise has ended.",
+                redirect_uri=params["redirect_uri"], state=params.get("state")), params)
     response = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
     response.headers.update(NO_STORE)
     return response
@@ -94,18 +106,26 @@ def _authorize(params, journey=None, datalist=None):
 def needs_of(params, client) -> Needs:
     """What this authorization request asks of the login, decided once: ``prompt`` and
     ``max_age``; the level of assurance from the platform's minimum, ``acr_values`` and an
-    essential ``acr`` in the ``claims`` parameter; the platform's MFA and consent policies."""
+    essential ``acr`` in the ``claims`` parameter; the platform's MFA and consent policies;
+    an enterprise identity (the ``enterprise`` scope, the platform's policy or
+    ``authorization_details``, which consent then covers as the ``enterprise`` scope)."""
     essential = essential_acr_values(parse_claims_request(params.get("claims")))
     target = urlsplit(params["redirect_uri"])
     level = max(assurance.required_level(client, (params.get("acr_values") or "").split()),
                 assurance.required_level(client, essential))
+    scopes = tuple((params.get("scope") or "").split())
+    asked = enterprise_details.parse(params.get("authorization_details"))  # checked already
+    acting = "enterprise" in scopes or bool(client.enterprise_allowed) or asked is not None
+    if acting and "enterprise" not in scopes:
+        scopes += ("enterprise",)
     return Needs(prompts=tuple(requested_prompts(params)), max_age=requested_max_age(params),
-                 level=level, mfa=bool(client.require_mfa),
-                 scopes=tuple((params.get("scope") or "").split()),
+                 level=level, mfa=bool(client.require_mfa), scopes=scopes,
                  skip_consent=bool(client.skip_consent),
                  login_hint=(params.get("login_hint") or "")[:254],
                  ui_locales=params.get("ui_locales") or "",
-                 destination=target.hostname or target.scheme)
+                 destination=target.hostname or target.scheme, enterprise=acting,
+                 matters=asked.matters if asked else (),
+                 credit_code=asked.credit_code if asked else "")
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):
@@ -123,6 +143,7 @@ JOURNEY_ERRORS = {
     "account_selection_required": AccountSelectionRequiredError,
     "access_denied": AccessDeniedError,
     "unmet_authentication_requirements": UnmetAuthenticationRequirements,
+    "invalid_authorization_details": InvalidAuthorizationDetails,
 }
 
 
@@ -175,5 +196,5 @@ def userinfo():
     if "openid" not in token.scopes:
         raise insufficient_scope("The token lacks the openid scope.")
     claims = userinfo_claims(token.user, token.client, token.claims["scope"],
-                             token.record.claims_request)
+                             token.record.claims_request, acting=token.record.acting)
     return jsonify(claims), 200, NO_STORE

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.models import User
 from idp.audit import service as audit
+from idp.errors import Refusal
 from idp.extensions import db
 from idp.realname import documents
 from idp.realname import pii
@@ -34,7 +35,7 @@ from idp.store import store
 DAY = 24 * 3600
 
 
-class RealNameError(Exception):
+class RealNameError(Refusal):
     """A verification that did not raise the level; ``code`` for programs, ``message`` for
     people."""
 
@@ -58,15 +59,6 @@ class RealNameError(Exception):
             "Your account is bound to a verified document. To change it, visit a service "
             "counter."),
     }
-
-    def __init__(self, code, message=None):
-        super().__init__(code)
-        self.code = code
-        self._message = message
-
-    @property
-    def message(self):
-        return self._message or self.MESSAGES[self.code]()
 
 
 # --- Reading -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 accepted where it is used (registration, /authorize, /token, /introspect, /revoke, the tokens
 issued), and values it does not advertise are refused there."""
 
+import json
 import re
 import time
 
@@ -114,6 +115,18 @@ def test_request_objects(meta, rp, client):
         "request_uri_not_supported")
     assert meta["claims_parameter_supported"] is True
     assert authorize_error(client, rp[0], claims='{"userinfo": {"name": null}}') is None
+
+
+def test_authorization_details_types(meta, rp, client):
+    """RFC 9396: each advertised type is accepted at /authorize, any other refused."""
+    def details(kind):
+        return json.dumps([{"type": kind, "matters": ["tax.declare"]}])
+
+    for kind in meta["authorization_details_types_supported"]:
+        assert authorize_error(client, rp[0], authorization_details=details(kind)) is None
+    for kind in ("payment_initiation", "openid_credential", "account_information"):
+        assert authorize_error(client, rp[0], authorization_details=details(kind)) == (
+            "invalid_authorization_details")
 
 
 def test_subject_types(app, meta):

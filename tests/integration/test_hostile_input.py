@@ -26,6 +26,8 @@ FIELDS = (
     "action", "state", "face_session", "number", "doc_type", "nationality", "client_name",
     "redirect_uris", "token_endpoint_auth_method", "subject_type", "grant_types", "agree",
     "access_token_ttl", "refresh_token_ttl", "role",
+    "act_as", "credit_code", "matters", "starts", "until", "agent", "answer", "from",
+    "authorization_details",
 )
 #: Ends the browser's session: visited last, so the rest is sent signed in.
 LAST = ("/account/logout", "/admin/login-again", "/logout")

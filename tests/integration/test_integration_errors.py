@@ -207,13 +207,13 @@ def test_pkce_and_nonce_mistakes(rp, client, overrides, description):
 @pytest.mark.parametrize("scope, description", [
     ("openid wizardry",
      "Unknown scope: wizardry (this server knows openid profile phone email offline_access "
-     "id_number admin)."),
+     "id_number admin enterprise)."),
     ("openid email profile",
      "Scope not registered for this client: email (it may request openid profile phone)."),
     ("openid email wizardry",
      "Unknown scope: wizardry (this server knows openid profile phone email offline_access "
-     "id_number admin). Scope not registered for this client: email (it may request openid "
-     "profile phone)."),
+     "id_number admin enterprise). Scope not registered for this client: email (it may "
+     "request openid profile phone)."),
 ])
 def test_scopes_refused_are_named(rp, client, scope, description):
     params = f.authorize_params(rp[0], f.pkce()[1], scope=scope)

@@ -1,17 +1,23 @@
 // Interoperability relying party: panva's `openid-client` (v6) against the IdP.
 //
-// Inputs (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD.
+// Inputs (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD,
+// CREDIT_CODE (an enterprise USERNAME represents).
 // Drives a full browser-like login (cookie jar, manual redirects, HTML forms), then exercises
-// the token, userinfo, refresh, introspection and revocation endpoints and a silent
-// (prompt=none) re-authentication.  On success prints ONE JSON line on stdout and exits 0;
+// the token, userinfo, refresh, introspection and revocation endpoints, a silent
+// (prompt=none) re-authentication, and acting for the enterprise (the "act for" chooser,
+// RFC 9396 authorization_details).  On success prints ONE JSON line on stdout and exits 0;
 // on any failure prints a message on stderr and exits 1.
 
 import { readFileSync } from 'node:fs';
 
 import * as client from 'openid-client';
 
-const REQUIRED = ['ISSUER', 'CLIENT_ID', 'CLIENT_SECRET', 'REDIRECT_URI', 'USERNAME', 'PASSWORD'];
-const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD } = process.env;
+const REQUIRED = ['ISSUER', 'CLIENT_ID', 'CLIENT_SECRET', 'REDIRECT_URI', 'USERNAME', 'PASSWORD',
+  'CREDIT_CODE'];
+const {
+  ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD, CREDIT_CODE,
+} = process.env;
+const MATTERS_TYPE = 'cn_gov_enterprise_matters';
 const SCOPE = 'openid profile phone';
 const MAX_AGE = 600;
 const MAX_REDIRECTS = 10;
@@ -442,8 +448,11 @@ async function main() {
     },
   );
 
+  const enterprise = await actForTheEnterprise(config, jar, claims.sub);
+
   const result = {
     ok: true,
+    enterprise,
     openid_client_version: openidClientVersion(),
     client_id: CLIENT_ID,
     sub: claims.sub,
@@ -460,6 +469,82 @@ async function main() {
     wrong_method: wrongMethod,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+// 10. Acting for an enterprise, in the same browser session: the chooser (one
+//     <button name="act_as"> per choice), consent to the enterprise scope, the enterprise in the
+//     ID token and userinfo; then a silent request with authorization_details gets exactly the
+//     matters asked for.
+async function actForTheEnterprise(config, jar, sub) {
+  const meta = config.serverMetadata();
+  check((meta.authorization_details_types_supported ?? []).includes(MATTERS_TYPE),
+    'enterprise-discovery', `authorization_details_types_supported lacks ${MATTERS_TYPE}`);
+  const request = await authorizationRequest(config, { scope: 'openid enterprise' });
+  const chooser = await navigate(jar, 'enterprise-chooser', request.url);
+  requirePage(chooser, 'enterprise-chooser', 'act-for chooser');
+  const form = parseForms(chooser.html, chooser.url).find(
+    (f) => findControl(f, (t, a) => t === 'button' && a.name === 'act_as'),
+  );
+  check(form, 'enterprise-chooser', `no <button name="act_as">: ${excerpt(chooser.html)}`);
+  const values = form.controls.filter(({ attrs }) => attrs.name === 'act_as')
+    .map(({ attrs }) => attrs.value);
+  const button = findControl(form, (t, a) => a.name === 'act_as' && a.value === CREDIT_CODE);
+  check(button, 'enterprise-chooser', `no button for ${CREDIT_CODE}: ${values.join(', ')}`);
+  const consent = await navigate(jar, 'enterprise-choose', form.action, {
+    method: 'POST', body: formData(form, button).toString(), referer: chooser.url.href,
+  });
+  requirePage(consent, 'enterprise-choose', 'consent');
+  const consentForm = parseForms(consent.html, consent.url).find((f) => findControl(
+    f, (t, a) => a.name === 'decision' && a.value === 'allow'));
+  check(consentForm, 'enterprise-choose', `no consent form: ${excerpt(consent.html)}`);
+  const allow = findControl(consentForm, (t, a) => a.name === 'decision' && a.value === 'allow');
+  const done = await navigate(jar, 'enterprise-consent', consentForm.action, {
+    method: 'POST', body: formData(consentForm, allow).toString(), referer: consent.url.href,
+  });
+  const callback = requireCallback(done, 'enterprise-consent');
+  let tokens;
+  try {
+    tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: request.codeVerifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
+    });
+  } catch (err) {
+    fail('enterprise-grant', describe(err));
+  }
+  const claims = tokens.claims();
+  check(claims.sub === sub, 'enterprise-grant', 'sub is not the acting person');
+  let userinfo;
+  try {
+    userinfo = await client.fetchUserInfo(config, tokens.access_token, sub);
+  } catch (err) {
+    fail('enterprise-userinfo', describe(err));
+  }
+  const silent = await authorizationRequest(config, {
+    scope: 'openid enterprise',
+    prompt: 'none',
+    authorization_details: JSON.stringify([{ type: MATTERS_TYPE, matters: ['tax.declare'] }]),
+  });
+  const silentResult = await navigate(jar, 'enterprise-silent', silent.url);
+  const silentCallback = requireCallback(silentResult, 'enterprise-silent');
+  let silentTokens;
+  try {
+    silentTokens = await client.authorizationCodeGrant(config, silentCallback, {
+      pkceCodeVerifier: silent.codeVerifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+    });
+  } catch (err) {
+    fail('enterprise-silent-grant', describe(err));
+  }
+  return {
+    choices: values,
+    id_token_enterprise: claims.enterprise,
+    id_token_act: claims.act,
+    authorization_details: tokens.authorization_details,
+    userinfo_enterprise: userinfo.enterprise,
+    silent_authorization_details: silentTokens.authorization_details,
+  };
 }
 
 function openidClientVersion() {

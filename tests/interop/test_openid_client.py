@@ -48,6 +48,7 @@ pytestmark = pytest.mark.skipif(
 
 PASSWORD = "S3cure-Passw0rd!"
 SCOPE = "openid profile phone"
+CREDIT_CODE = "911101080000000194"  # synthetic: built by the GB 32100 rule
 STARTUP_TIMEOUT = 60.0
 RP_TIMEOUT = 180.0
 
@@ -109,6 +110,7 @@ class Provider:
         self.phone = ""
         self.user: dict[str, Any] = {}
         self.client: dict[str, Any] = {}
+        self.enterprise: dict[str, Any] = {}
         self.discovery: dict[str, Any] = {}
 
     def _environment(self) -> dict[str, str]:
@@ -172,7 +174,7 @@ class Provider:
                 "--grant-type",
                 "refresh_token",
                 "--scope",
-                SCOPE,
+                SCOPE + " enterprise",
                 "--json",
             ).stdout
         )
@@ -180,6 +182,19 @@ class Provider:
             assert self.client.get(key), (
                 f"`idp clients create --json` printed no {key}: {self.client}"
             )
+        self.enterprise = _parse_json_output(
+            self.cli(
+                "enterprises",
+                "create",
+                "--credit-code",
+                CREDIT_CODE,
+                "--name",
+                "示例科技有限公司",
+                "--legal-representative-phone",
+                self.phone,
+                "--json",
+            ).stdout
+        )
 
     def start(self) -> None:
         log = self.log_path.open("wb")
@@ -288,6 +303,7 @@ def rp_result(provider: Provider, node_modules: Path) -> dict[str, Any]:
         "REDIRECT_URI": provider.redirect_uri,
         "USERNAME": provider.phone,
         "PASSWORD": PASSWORD,
+        "CREDIT_CODE": CREDIT_CODE,
     }
     proc = subprocess.run(
         [str(NODE), str(HERE / "rp.mjs")],
@@ -342,6 +358,22 @@ def test_openid_client_flow(rp_result: dict[str, Any], provider: Provider) -> No
     assert provider.client["client_id"] in (aud if isinstance(aud, list) else [aud])
     assert rp_result["userinfo"]["sub"] == rp_result["sub"]
     assert rp_result["introspection"]["client_id"] == provider.client["client_id"]
+
+
+def test_openid_client_acts_for_an_enterprise(rp_result: dict[str, Any], provider: Provider):
+    """The chooser offered oneself and the enterprise; the ID token, userinfo and the token
+    response carry it; a silent request for one matter got exactly that matter."""
+    found = rp_result["enterprise"]
+    code = provider.enterprise["credit_code"]
+    assert found["choices"] == ["self", code]
+    assert found["id_token_enterprise"] == found["userinfo_enterprise"] == {
+        "credit_code": code, "name": "示例科技有限公司", "entity_type": "enterprise",
+        "status": "operating", "role": "legal_representative"}
+    assert found["id_token_act"] == {"sub": rp_result["sub"]}
+    granted = {"type": "cn_gov_enterprise_matters", "credit_code": code,
+               "role": "legal_representative"}
+    assert found["authorization_details"] == [{**granted, "matters": ["*"]}]
+    assert found["silent_authorization_details"] == [{**granted, "matters": ["tax.declare"]}]
 
 
 def test_openid_client_default_auth_method_is_told_the_registered_one(

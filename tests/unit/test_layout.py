@@ -33,7 +33,7 @@ def test_only_the_accounts_views_and_the_factory_import_the_accounts_views():
 
 def test_domain_packages_never_import_the_protocol_layer():
     domain = ("clients", "mfa", "idp.accounts", "idp.realname", "idp.interaction",
-              "idp.audit", "idp.keys")
+              "idp.audit", "idp.keys", "idp.enterprise")
     offenders = {(module, target) for module, target in imports()
                  if module.startswith(domain) and target.startswith("idp.oauth")}
     assert offenders == set()

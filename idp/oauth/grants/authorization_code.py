@@ -78,6 +78,7 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
             "amr": list(login.amr),
             "sid": login.sid,
             "claims": parse_claims_request(data.get("claims")),  # checked at /authorize
+            "acting": request.acting,  # the enterprise the login acts for, or None
             "expires_at": int(time.time()) + ttl,
         }
         store().set("code:" + tokens.sha256(code), record, ttl + 5)
@@ -120,4 +121,4 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
     def auth_context(self):
         code = self.request.authorization_code
         return {k: code.get(k) for k in ("auth_time", "acr", "amr", "sid", "family_id",
-                                          "claims")}
+                                          "claims", "acting")}
