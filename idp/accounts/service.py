@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts import password_policy
@@ -155,21 +156,37 @@ def _note_failure(key, user, now):
     audit.record("login.failure", "failure", user_id=user.id, detail=detail)
 
 
-def note_factor_failure(user) -> bool:
-    """Count a wrong second-factor answer against the account; True when that locked it
-    (``FACTOR_LOCKOUT_THRESHOLD`` in a row, across logins: a right password does not reset
-    the count, a right second factor does). Commits."""
-    cfg = current_app.config
-    user.failed_factors = (user.failed_factors or 0) + 1
-    locked = user.failed_factors >= cfg["FACTOR_LOCKOUT_THRESHOLD"] and user.status == "active"
-    if locked:
-        now = int(time.time())
-        user.status, user.locked_until = "locked", now + cfg["LOCKOUT_SECONDS"]
-        user.lock_reason = "too many wrong second-factor answers"
-        audit.record("account.locked", "success", user_id=user.id, actor="system",
-                     detail={"until": user.locked_until, "reason": "second_factor"})
+def count_factor_answer(user) -> int:
+    """Count an answer to a second factor against the account before it is checked, in one
+    atomic ``UPDATE``, and return the count: answers posted at once each get their own
+    number, so no more than ``FACTOR_LOCKOUT_THRESHOLD`` of a run are ever checked (a
+    number read, increased and written back by each request lost all but one of them). A
+    right answer ends the run (``factor_succeeded``). Commits."""
+    count = db.session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_factors=User.failed_factors + 1)
+        .returning(User.failed_factors)).scalar_one()
     db.session.commit()
-    return locked
+    return count
+
+
+def note_factor_failure(user, answers) -> bool:
+    """A wrong (or unchecked) second-factor answer, the ``answers``-th of the run
+    (``count_factor_answer``; a right password does not end the run, a right second factor
+    does). True when the account is locked: by this answer (the
+    ``FACTOR_LOCKOUT_THRESHOLD``-th or later; audited once) or already. Commits."""
+    cfg = current_app.config
+    if answers >= cfg["FACTOR_LOCKOUT_THRESHOLD"]:
+        until = int(time.time()) + cfg["LOCKOUT_SECONDS"]
+        locked_now = db.session.execute(
+            update(User).where(User.id == user.id, User.status == "active")
+            .values(status="locked", locked_until=until,
+                    lock_reason="too many wrong second-factor answers")).rowcount == 1
+        if locked_now:
+            audit.record("account.locked", "success", user_id=user.id, actor="system",
+                         detail={"until": until, "reason": "second_factor"})  # commits
+    db.session.commit()
+    return user.status == "locked"
 
 
 def factor_succeeded(user):

@@ -223,7 +223,7 @@ class Journey:
         else:
             session = sessions.start(user, amr=list(amr), acr=acr)
         self.record.pending = None
-        self.record.factor_tries = 0
+        records.reset_tries(self.record)
         self.record.factor_state = {}
         self.record.login = Login(user_id=user.id, auth_time=session["auth_time"],
                                   amr=tuple(amr), acr=acr, sid=session["sid"])
