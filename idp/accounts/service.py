@@ -94,15 +94,32 @@ class LoginResult:
     retry_after: int = 0
 
 
-def _throttle_key(identifier):
-    return "login-throttle:" + hashlib.sha256(identifier.strip().lower().encode()).hexdigest()
+#: Seconds one login attempt may hold its account's turn (it takes one argon2 hash).
+ATTEMPT_SECONDS = 10
+
+
+def _throttle_key(identifier, user):
+    """The key of the delay: one per account however its identifier is typed (every
+    spelling of the number, the address in any case, the username); for an identifier that
+    names no account, one per its normalised form, so both are delayed alike."""
+    if user is not None:
+        name = f"user:{user.id}"
+    else:
+        try:
+            name = normalise_phone(identifier)
+        except AccountError:
+            name = identifier.strip().lower()
+    return "login-throttle:" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def authenticate(identifier: str, password: str) -> LoginResult:
     """Check a password login, with brute-force defences that hold across workers:
 
-    * per identifier (known or not, in the shared store): after ``LOGIN_THROTTLE_AFTER``
-      failures each further attempt must wait 2, 4, 8 … seconds (at most 5 minutes);
+    * per account (or unknown identifier, in the shared store), whatever spelling of it was
+      typed: after ``LOGIN_THROTTLE_AFTER`` failures each further attempt must wait 2, 4, 8 …
+      seconds (at most 5 minutes); one attempt at a time: an attempt sent while another is
+      being checked is told to wait, so attempts sent at once cannot all be checked before
+      the first failure is counted;
     * per account (in the database, so it survives restarts): ``LOCKOUT_THRESHOLD``
       consecutive failures lock the account for ``LOCKOUT_SECONDS``; time or an administrator
       unlocks it.
@@ -110,12 +127,23 @@ def authenticate(identifier: str, password: str) -> LoginResult:
     Unknown identifiers cost the same argon2 work as wrong passwords."""
     now = int(time.time())
     identifier = (identifier or "")[:254]
-    key = _throttle_key(identifier)
+    user = find_by_identifier(identifier)
+    key = _throttle_key(identifier, user)
+    if not store().add(key + ":busy", 1, ATTEMPT_SECONDS):
+        return LoginResult(problem="throttled", retry_after=1)
+    try:
+        if user is not None:
+            db.session.refresh(user)  # as the attempt before this one left it
+        return _check_password(key, user, password, now)
+    finally:
+        store().delete(key + ":busy")
+
+
+def _check_password(key, user, password, now) -> LoginResult:
     hold = store().get(key + ":until")
     if hold and hold > now:
         return LoginResult(problem="throttled", retry_after=int(hold - now))
     hasher()
-    user = find_by_identifier(identifier)
     ok, new_hash = verify_password(user.password_hash if user else None, password or "")
     if not ok or not user:
         _note_failure(key, user, now)

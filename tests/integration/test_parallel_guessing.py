@@ -12,6 +12,7 @@ import re
 import threading
 
 import pytest
+from freezegun import freeze_time
 
 from idp.accounts.models import User
 from idp.audit.models import AuditEvent
@@ -125,3 +126,45 @@ def test_wrong_codes_sent_at_once_across_logins_lock_the_account_at_ten(shared_a
         assert user.status == "locked" and user.failed_factors == 16
         locks = AuditEvent.query.filter_by(action="account.locked").all()
         assert len(locks) == 1 and locks[0].detail["reason"] == "second_factor"
+
+
+def test_wrong_passwords_sent_at_once_are_each_counted(shared_app, rp):
+    """Twelve wrong passwords at once: one attempt at a time is checked, at most three before
+    the delay (the rest are told to wait), and every one checked counts toward the
+    lockout."""
+    app = shared_app
+    pages = []
+    for _ in range(12):
+        flow = f.Flow(app.test_client())
+        page = flow.follow(flow.start(f.authorize_params(rp[0], f.pkce()[1])))
+        action, fields = f.form_of(page.get_data(as_text=True))
+        pages.append((flow, action, {**fields, "username": PHONE, "password": "wrong-pass"}))
+    with freeze_time():
+        answers = _at_once([lambda p=p: p[0].post(p[1], data=p[2]) for p in pages])
+    statuses = [r.status_code for r in answers]
+    checked = statuses.count(401)
+    assert 1 <= checked <= 3 and statuses.count(429) == 12 - checked, statuses
+    with app.app_context():
+        assert User.query.one().failed_logins == checked
+        assert AuditEvent.query.filter_by(action="login.failure").count() == checked
+
+
+SPELLINGS = ("13800138000", "+8613800138000", "8613800138000", "138 0013 8000",
+             "138-0013-8000", "+86 138 0013 8000")
+
+
+def test_every_spelling_of_a_number_shares_its_delay(app):
+    with app.app_context():
+        f.user()
+        cid, _ = f.rp()
+    flow = f.Flow(app.test_client())
+    with freeze_time() as frozen:
+        page = flow.follow(flow.start(f.authorize_params(cid, f.pkce()[1])))
+        statuses = [flow.login(page, username=spelling, password="wrong-pass").status_code
+                    for spelling in SPELLINGS[:4]]
+        assert statuses == [401, 401, 401, 429]
+        r = flow.login(page, username=SPELLINGS[5])  # even the right password waits
+        assert r.status_code == 429 and "秒后再试" in r.get_data(as_text=True)
+        frozen.tick(3)
+        r = flow.login(page, username=SPELLINGS[4])
+        assert 'name="decision"' in r.get_data(as_text=True)
