@@ -150,6 +150,10 @@ def _check_password(key, user, password, now) -> LoginResult:
         return LoginResult(problem="invalid")
     if user.status == "locked" and user.locked_until and user.locked_until <= now:
         user.status, user.locked_until, user.lock_reason = "active", None, None
+        # a run of wrong second-factor answers that locked the account: the next answer is
+        # checked (and, wrong, locks it again at once), not refused as one beyond the run
+        limit = current_app.config["FACTOR_LOCKOUT_THRESHOLD"]
+        user.failed_factors = min(user.failed_factors, limit - 1)
     if user.status in ("locked", "disabled"):
         db.session.commit()
         audit.record("login.failure", "failure", user_id=user.id,

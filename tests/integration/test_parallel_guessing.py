@@ -11,6 +11,7 @@ the account."""
 import re
 import threading
 
+import pyotp
 import pytest
 from freezegun import freeze_time
 
@@ -168,3 +169,32 @@ def test_every_spelling_of_a_number_shares_its_delay(app):
         frozen.tick(3)
         r = flow.login(page, username=SPELLINGS[4])
         assert 'name="decision"' in r.get_data(as_text=True)
+
+
+def test_after_a_factor_lock_runs_out_one_answer_is_checked_again(app):
+    """Counting before checking must not make the lock endless: once it has run out, the
+    next answer is checked — a right one gets in, a wrong one locks the account again at
+    once (as after a password lock)."""
+    with app.app_context():
+        f.user()
+        rp = f.rp()
+    with app.app_context(), freeze_time("2026-12-01 07:00:00"):
+        factor, _uri, _svg, text = totp.begin_enrolment(User.query.one(), "手机")
+        app_totp = pyotp.TOTP(text.replace(" ", ""))
+        assert totp.confirm(factor, app_totp.now())
+    with freeze_time("2026-12-01 08:00:00") as frozen:
+        for _ in range(2):
+            flow, action, token = _second_factor_page(app, rp)
+            for _ in range(5):
+                last = flow.post(action, data={"csrf_token": token, "code": "000000"})
+        assert last.status_code == 403 and "已被锁定" in last.get_data(as_text=True)
+        frozen.tick(31 * 60)
+        flow, action, token = _second_factor_page(app, rp)
+        r = flow.follow(flow.post(action, data={"csrf_token": token, "code": "000000"}))
+        assert r.status_code == 403 and "已被锁定" in r.get_data(as_text=True)
+        frozen.tick(31 * 60)
+        flow, action, token = _second_factor_page(app, rp)
+        r = flow.follow(flow.post(action, data={"csrf_token": token, "code": app_totp.now()}))
+        assert 'name="decision"' in r.get_data(as_text=True)
+    with app.app_context():
+        assert User.query.one().failed_factors == 0
