@@ -94,8 +94,10 @@ class LoginResult:
     retry_after: int = 0
 
 
-#: Seconds one login attempt may hold its account's turn (it takes one argon2 hash).
+#: Seconds one login attempt may hold its account's turn (it takes one argon2 hash), and how
+#: long another waits for it (polls x seconds) before it is told to wait.
 ATTEMPT_SECONDS = 10
+TURN_POLLS, TURN_POLL_SECONDS = 20, 0.05
 
 
 def _throttle_key(identifier, user):
@@ -118,8 +120,8 @@ def authenticate(identifier: str, password: str) -> LoginResult:
     * per account (or unknown identifier, in the shared store), whatever spelling of it was
       typed: after ``LOGIN_THROTTLE_AFTER`` failures each further attempt must wait 2, 4, 8 …
       seconds (at most 5 minutes); one attempt at a time: an attempt sent while another is
-      being checked is told to wait, so attempts sent at once cannot all be checked before
-      the first failure is counted;
+      being checked waits for it (up to a second, then is told to wait), so attempts sent at
+      once cannot all be checked before the first failure is counted;
     * per account (in the database, so it survives restarts): ``LOCKOUT_THRESHOLD``
       consecutive failures lock the account for ``LOCKOUT_SECONDS``; time or an administrator
       unlocks it.
@@ -129,7 +131,7 @@ def authenticate(identifier: str, password: str) -> LoginResult:
     identifier = (identifier or "")[:254]
     user = find_by_identifier(identifier)
     key = _throttle_key(identifier, user)
-    if not store().add(key + ":busy", 1, ATTEMPT_SECONDS):
+    if not _take_turn(key):
         return LoginResult(problem="throttled", retry_after=1)
     try:
         if user is not None:
@@ -137,6 +139,16 @@ def authenticate(identifier: str, password: str) -> LoginResult:
         return _check_password(key, user, password, now)
     finally:
         store().delete(key + ":busy")
+
+
+def _take_turn(key) -> bool:
+    """Wait (briefly: a double click, another tab) until no other attempt for ``key`` is
+    being checked, and take the turn; False when it is still taken."""
+    for _attempt in range(TURN_POLLS):
+        if store().add(key + ":busy", 1, ATTEMPT_SECONDS):
+            return True
+        time.sleep(TURN_POLL_SECONDS)
+    return False
 
 
 def _check_password(key, user, password, now) -> LoginResult:
