@@ -58,11 +58,14 @@ class Login:
 @dataclass(frozen=True)
 class Pending:
     """A citizen part-way through logging in: the factors proved so far (``amr``), and whether
-    this strengthens the browser's existing session (``step_up``) instead of starting one."""
+    this strengthens the browser's existing session (``step_up``) instead of starting one. A
+    new login is bound to the ``browser`` that proved its first factor (``this_browser``); a
+    step-up to the session it strengthens (the journey's pinned ``login``)."""
 
     user_id: int
     amr: tuple[str, ...]
     step_up: bool = False
+    browser: str = ""
 
 
 @dataclass
