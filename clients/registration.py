@@ -2,8 +2,9 @@
 token, and the client configuration endpoint ``/connect/register/<client_id>`` (RFC 7592) with
 the registration access token. (``/register`` is the citizens' sign-up page.)
 
-JSON in, JSON out; errors are RFC 7591 ``{error, error_description}`` (400) or RFC 6750 bearer
-errors (``idp.bearer``: 401, or 400 for a token sent in a malformed way). Registrations are
+JSON in, JSON out; errors are RFC 7591 ``{error, error_description}`` (400), RFC 6750 bearer
+errors (``idp.bearer``: 401, or 400 for a token sent in a malformed way), or 403
+``access_denied`` for a suspended client's change (RFC 7592 2.2). Registrations are
 limited per initial access token in the shared store.
 """
 
@@ -95,8 +96,15 @@ def read(client_id):
 
 @bp.route("/<client_id>", methods=["PUT"])
 def replace(client_id):
-    """RFC 7592 2.2: the body replaces the client's metadata."""
+    """RFC 7592 2.2: the body replaces the client's metadata. A suspended client may not
+    ("If the client is not allowed to update its records, the server MUST respond with HTTP
+    403 Forbidden"): its change would skip the review an active client's change goes back to,
+    and come into use when an operator activates it again."""
     client = _registered(client_id)
+    if client.status == "suspended":
+        return jsonify(error="access_denied", error_description=(
+            "This client is suspended: its registration cannot change until an operator "
+            "activates it again.")), 403, NO_STORE
     body = _json_body()
     if body.get("client_id") != client.client_id:
         raise ClientValidationError("invalid_client_metadata",

@@ -12,6 +12,7 @@ and handed in as ``Fetched``.
 import dataclasses
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 import idna
@@ -214,8 +215,11 @@ def _text(value, field, limit, *, required=False):
         raise _meta(f"{field} is required")
     if len(value) > limit:
         raise _meta(f"{field} is longer than {limit} characters")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise _meta(f"{field} contains control characters")
+    # controls (Cc) and invisible format characters (Cf: bidi overrides and isolates,
+    # zero-width characters, the byte-order mark, the soft hyphen): a name with one looks
+    # like another platform's, or turns the text around it on the consent page
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise _meta(f"{field} contains control or invisible formatting characters")
     return value
 
 

@@ -27,13 +27,13 @@ import re
 from flask import jsonify
 from flask import request
 
+from idp.errors import describable
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 #: RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 MAX_TOKEN = 8192
 INVALID = "The access token is invalid, expired or revoked."
-#: RFC 6750 3: what an error_description may hold (%x20-21 / %x23-5B / %x5D-7E)
-_NOT_IN_DESCRIPTION = re.compile(r'[^\x20-\x21\x23-\x5B\x5D-\x7E]')
 
 
 class BearerError(Exception):
@@ -93,7 +93,7 @@ class BearerGuard:
         return found
 
     def response(self, exc: BearerError):
-        description = _NOT_IN_DESCRIPTION.sub("", exc.description)
+        description = describable(exc.description)
         challenge = f'Bearer realm="{self.realm}"'
         if exc.error:
             challenge += f', error="{exc.error}", error_description="{description}"'

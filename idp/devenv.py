@@ -10,7 +10,8 @@
 
 The ``idp`` command reads both (``load``), so commands typed in another terminal reach the
 database and issuer the development server uses; the environment wins over the files, and
-``make-run.env`` over ``dev.env``. Only the ``idp`` command reads them: ``wsgi.py`` (gunicorn,
+``make-run.env`` over ``dev.env``. They hold ``IDP_*`` settings only: a file that sets
+anything else is refused. Only the ``idp`` command reads them: ``wsgi.py`` (gunicorn,
 granian, ``make serve``) never does, and ``idp`` refuses to start with ``IDP_ENV=production``
 while they exist. Production secrets come from the deployment."""
 
@@ -112,8 +113,15 @@ def load(environ=os.environ):
             f"{folder}, or set IDP_INSTANCE_DIR to the production instance folder")
     if wanted != "development":
         return []
-    for path in files:  # make-run.env first: it wins over dev.env
-        for key, value in dotenv_values(path, interpolate=False).items():
+    found = [(path, dotenv_values(path, interpolate=False)) for path in files]
+    for path, values in found:
+        others = [key for key in values if not key.startswith("IDP_")]
+        if others:  # FLASK_DEBUG, FLASK_RUN_HOST, HTTPS_PROXY … are not ours to set
+            raise ConfigError(f"{path} sets {', '.join(others)}: development files hold "
+                              "IDP_* settings only, and the idp command takes nothing else "
+                              "from them")
+    for _path, values in found:  # make-run.env first: it wins over dev.env
+        for key, value in values.items():
             if value is not None and key not in environ:
                 environ[key] = value
     environ.setdefault("IDP_ENV", "development")

@@ -6,6 +6,7 @@ ends in a bare 500 page.
 """
 
 import logging
+import re
 
 from authlib.oauth2 import OAuth2Error
 from flask import jsonify
@@ -20,6 +21,17 @@ log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/.well-known", "/jwks",
                  "/connect/", "/admin/api/")
+
+
+#: RFC 6749 5.2 and RFC 6750 3: the characters an ``error_description`` may hold.
+_NOT_IN_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5B\x5D-\x7E]")
+
+
+def describable(text: str) -> str:
+    """``text`` fit for an ``error_description`` (printable ASCII without ``"`` and ``\\``):
+    each other character becomes "?". Authlib refuses to build an error whose description
+    holds one (a 500), so every description that quotes what a client sent goes through here."""
+    return _NOT_IN_DESCRIPTION.sub("?", text)
 
 
 class UserFacingError(Exception):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts import password_policy
@@ -98,15 +99,34 @@ class LoginResult:
     retry_after: int = 0
 
 
-def _throttle_key(identifier):
-    return "login-throttle:" + hashlib.sha256(identifier.strip().lower().encode()).hexdigest()
+#: Seconds one login attempt may hold its account's turn (it takes one argon2 hash), and how
+#: long another waits for it (polls x seconds) before it is told to wait.
+ATTEMPT_SECONDS = 10
+TURN_POLLS, TURN_POLL_SECONDS = 20, 0.05
+
+
+def _throttle_key(identifier, user):
+    """The key of the delay: one per account however its identifier is typed (every
+    spelling of the number, the address in any case, the username); for an identifier that
+    names no account, one per its normalised form, so both are delayed alike."""
+    if user is not None:
+        name = f"user:{user.id}"
+    else:
+        try:
+            name = normalise_phone(identifier)
+        except AccountError:
+            name = identifier.strip().lower()
+    return "login-throttle:" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def authenticate(identifier: str, password: str) -> LoginResult:
     """Check a password login, with brute-force defences that hold across workers:
 
-    * per identifier (known or not, in the shared store): after ``LOGIN_THROTTLE_AFTER``
-      failures each further attempt must wait 2, 4, 8 … seconds (at most 5 minutes);
+    * per account (or unknown identifier, in the shared store), whatever spelling of it was
+      typed: after ``LOGIN_THROTTLE_AFTER`` failures each further attempt must wait 2, 4, 8 …
+      seconds (at most 5 minutes); one attempt at a time: an attempt sent while another is
+      being checked waits for it (up to a second, then is told to wait), so attempts sent at
+      once cannot all be checked before the first failure is counted;
     * per account (in the database, so it survives restarts): ``LOCKOUT_THRESHOLD``
       consecutive failures lock the account for ``LOCKOUT_SECONDS``; time or an administrator
       unlocks it.
@@ -114,18 +134,43 @@ def authenticate(identifier: str, password: str) -> LoginResult:
     Unknown identifiers cost the same argon2 work as wrong passwords."""
     now = int(time.time())
     identifier = (identifier or "")[:254]
-    key = _throttle_key(identifier)
+    user = find_by_identifier(identifier)
+    key = _throttle_key(identifier, user)
+    if not _take_turn(key):
+        return LoginResult(problem="throttled", retry_after=1)
+    try:
+        if user is not None:
+            db.session.refresh(user)  # as the attempt before this one left it
+        return _check_password(key, user, password, now)
+    finally:
+        store().delete(key + ":busy")
+
+
+def _take_turn(key) -> bool:
+    """Wait (briefly: a double click, another tab) until no other attempt for ``key`` is
+    being checked, and take the turn; False when it is still taken."""
+    for _attempt in range(TURN_POLLS):
+        if store().add(key + ":busy", 1, ATTEMPT_SECONDS):
+            return True
+        time.sleep(TURN_POLL_SECONDS)
+    return False
+
+
+def _check_password(key, user, password, now) -> LoginResult:
     hold = store().get(key + ":until")
     if hold and hold > now:
         return LoginResult(problem="throttled", retry_after=int(hold - now))
     hasher()
-    user = find_by_identifier(identifier)
     ok, new_hash = verify_password(user.password_hash if user else None, password or "")
     if not ok or not user:
         _note_failure(key, user, now)
         return LoginResult(problem="invalid")
     if user.status == "locked" and user.locked_until and user.locked_until <= now:
         user.status, user.locked_until, user.lock_reason = "active", None, None
+        # a run of wrong second-factor answers that locked the account: the next answer is
+        # checked (and, wrong, locks it again at once), not refused as one beyond the run
+        limit = current_app.config["FACTOR_LOCKOUT_THRESHOLD"]
+        user.failed_factors = min(user.failed_factors, limit - 1)
     if user.status in ("locked", "disabled"):
         db.session.commit()
         audit.record("login.failure", "failure", user_id=user.id,
@@ -160,21 +205,37 @@ def _note_failure(key, user, now):
     audit.record("login.failure", "failure", user_id=user.id, detail=detail)
 
 
-def note_factor_failure(user) -> bool:
-    """Count a wrong second-factor answer against the account; True when that locked it
-    (``FACTOR_LOCKOUT_THRESHOLD`` in a row, across logins: a right password does not reset
-    the count, a right second factor does). Commits."""
-    cfg = current_app.config
-    user.failed_factors = (user.failed_factors or 0) + 1
-    locked = user.failed_factors >= cfg["FACTOR_LOCKOUT_THRESHOLD"] and user.status == "active"
-    if locked:
-        now = int(time.time())
-        user.status, user.locked_until = "locked", now + cfg["LOCKOUT_SECONDS"]
-        user.lock_reason = "too many wrong second-factor answers"
-        audit.record("account.locked", "success", user_id=user.id, actor="system",
-                     detail={"until": user.locked_until, "reason": "second_factor"})
+def count_factor_answer(user) -> int:
+    """Count an answer to a second factor against the account before it is checked, in one
+    atomic ``UPDATE``, and return the count: answers posted at once each get their own
+    number, so no more than ``FACTOR_LOCKOUT_THRESHOLD`` of a run are ever checked (a
+    number read, increased and written back by each request lost all but one of them). A
+    right answer ends the run (``factor_succeeded``). Commits."""
+    count = db.session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_factors=User.failed_factors + 1)
+        .returning(User.failed_factors)).scalar_one()
     db.session.commit()
-    return locked
+    return count
+
+
+def note_factor_failure(user, answers) -> bool:
+    """A wrong (or unchecked) second-factor answer, the ``answers``-th of the run
+    (``count_factor_answer``; a right password does not end the run, a right second factor
+    does). True when the account is locked: by this answer (the
+    ``FACTOR_LOCKOUT_THRESHOLD``-th or later; audited once) or already. Commits."""
+    cfg = current_app.config
+    if answers >= cfg["FACTOR_LOCKOUT_THRESHOLD"]:
+        until = int(time.time()) + cfg["LOCKOUT_SECONDS"]
+        locked_now = db.session.execute(
+            update(User).where(User.id == user.id, User.status == "active")
+            .values(status="locked", locked_until=until,
+                    lock_reason="too many wrong second-factor answers")).rowcount == 1
+        if locked_now:
+            audit.record("account.locked", "success", user_id=user.id, actor="system",
+                         detail={"until": until, "reason": "second_factor"})  # commits
+    db.session.commit()
+    return user.status == "locked"
 
 
 def factor_succeeded(user):

@@ -12,6 +12,7 @@ from idp.errors import UserFacingError
 from idp.extensions import limiter
 from idp.interaction.journey import Journey
 from idp.interaction.steps import PASSWORD
+from idp.interaction.steps import next_step
 from idp.interaction.steps import page_of
 
 bp = Blueprint("accounts", __name__)
@@ -43,6 +44,10 @@ LOGIN_PROBLEMS = {
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 def login(uid):
     journey = Journey.load(uid)
+    if next_step(journey) is not PASSWORD:
+        # the password step is done: a password now would replace the login the journey
+        # stands on (another browser's is refused by ``Journey.login``); go on instead
+        return journey.advance()
     username = request.form.get("username", "")
     result = service.authenticate(username, request.form.get("password", ""))
     if result.user is None:

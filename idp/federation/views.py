@@ -188,7 +188,8 @@ def _logged_in_there(journey, upstream, answer):
     federated = Federated(upstream=upstream.slug, subject=answer.subject,
                           vouched=answer.vouched, id_token=base64.b64encode(sealed).decode(),
                           claims=answer.claims)
-    record.pending, record.factor_state, record.factor_tries = None, {}, 0
+    record.pending, record.factor_state = None, {}
+    records.reset_tries(record)
     user = service.linked_user(upstream, answer.subject)
     audit.record("upstream.login", user_id=user.id if user else None,
                  target=f"upstream:{upstream.slug}",

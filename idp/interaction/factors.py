@@ -3,6 +3,8 @@
 Every factor is started with ``begin`` and checked with ``verify`` here, so all of them share:
 
 * one try counter per journey: ``MAX_TRIES`` wrong answers end the login;
+* answers are counted before they are checked, atomically (``record.count_try``,
+  ``accounts.service.count_factor_answer``), so answers posted at once are each counted;
 * the account's second-factor lockout (``accounts.service.note_factor_failure``): wrong
   answers count across logins and client addresses until a right one, and
   ``FACTOR_LOCKOUT_THRESHOLD`` of them lock the account as wrong passwords do (told only to
@@ -67,18 +69,27 @@ def begin(journey, kind):
 
 def verify(journey, kind, request):
     """Check the citizen's answer for ``kind`` (the form posted, or a script's JSON): on
-    success the login is made (or the session strengthened) and the journey goes on."""
+    success the login is made (or the session strengthened) and the journey goes on.
+
+    The answer is counted, for the journey and then for the account, before it is checked,
+    each in one atomic step: answers posted at once cannot all be checked before the first
+    wrong one is counted. One beyond either limit is refused unchecked (reason
+    ``too_many``); one beyond the journey's does not count for the account."""
     user = journey.pending_user()
     plugin = _available(user, kind)
+    tries = records.count_try(journey.record)
+    answers = accounts.count_factor_answer(user) if tries <= MAX_TRIES else 0
     factor, reason = None, None
-    if plugin is not None:
+    if tries > MAX_TRIES or answers > current_app.config["FACTOR_LOCKOUT_THRESHOLD"]:
+        reason = "too_many"
+    elif plugin is not None:
         submission = request.get_data(as_text=True) if plugin.script else request.form
         try:
             factor = plugin.verify(user, _state(journey, kind), submission)
         except mfa.Rejected as exc:
             reason = exc.code
     if not factor:
-        return _failed(journey, user, kind, plugin, reason)
+        return _failed(journey, user, kind, plugin, reason, tries, answers)
     accounts.factor_succeeded(user)
     audit.record("mfa.success", user_id=user.id, detail={"factor": kind})
     amr = assurance.combine(list(journey.record.pending.amr),
@@ -93,13 +104,12 @@ def verify(journey, kind, request):
     return response
 
 
-def _failed(journey, user, kind, plugin, reason):
+def _failed(journey, user, kind, plugin, reason, tries, answers):
     record = journey.record
-    record.factor_tries += 1
     audit.record("mfa.failure", "failure", user_id=user.id,
                  detail={"factor": kind, **({"reason": reason} if reason else {})})
-    locked = accounts.note_factor_failure(user)
-    if locked or record.factor_tries >= MAX_TRIES:
+    locked = accounts.note_factor_failure(user, answers)
+    if locked or tries >= MAX_TRIES:
         journey.finish()
         message = _(
             "This account is locked after repeated wrong codes. Try again in %(minutes)s "

@@ -11,10 +11,12 @@ straight to where the citizen was going. The steps and their order live in
 :mod:`idp.interaction.steps`.
 """
 
+import secrets
 import time
 
 from flask import g
 from flask import redirect
+from flask import session as cookie_session
 from flask import url_for
 from flask_babel import gettext as _
 
@@ -61,6 +63,19 @@ class AccountConsole:
 def expired():
     return UserFacingError("invalid_request", _(
         "This login request has expired. Return to the service and start again."))
+
+
+def another_browser():
+    return UserFacingError("invalid_request", _(
+        "Your browser did not keep the login session (are cookies blocked?). "
+        "Return to the service and start again."))
+
+
+def this_browser() -> str:
+    """A random id of this browser, kept in its signed cookie session (Flask's, which also
+    holds the CSRF token): it binds a first factor to the browser that proved it, so the
+    journey's address alone never lets another browser finish the login."""
+    return cookie_session.setdefault("browser", secrets.token_urlsafe(16))
 
 
 class Journey:
@@ -124,9 +139,7 @@ class Journey:
         session = sessions.current()
         if self.record.login is not None:
             if session is None or session["sid"] != self.record.login.sid:
-                raise UserFacingError("invalid_request", _(
-                    "Your browser did not keep the login session (are cookies blocked?). "
-                    "Return to the service and start again."))
+                raise another_browser()
             return self.record.login
         if self.record.pending is not None or not self.session_satisfies(session):
             return None
@@ -160,11 +173,17 @@ class Journey:
         return user
 
     def pending_user(self) -> User:
-        """The citizen part-way through logging in (a second factor is asked for)."""
+        """The citizen part-way through logging in (a second factor is asked for), to the
+        browser that proved the first factor only: for a step-up, the one whose session it
+        strengthens; else the one that typed the password."""
         pending = self.record.pending
         user = db.session.get(User, pending.user_id) if pending else None
         if user is None or not user.is_active:
             raise expired()
+        if pending.step_up:
+            self.login()
+        elif pending.browser != cookie_session.get("browser"):
+            raise another_browser()
         return user
 
     # --- moving along ---------------------------------------------------------------------
@@ -214,7 +233,8 @@ class Journey:
         platform or the level it needs calls for one; else the login is made."""
         if assurance.second_factor_needed(user, list(amr), require_mfa=self.needs.mfa,
                                           level=self.needs.level, vouched=vouched):
-            self.record.pending = Pending(user_id=user.id, amr=tuple(amr), vouched=vouched)
+            self.record.pending = Pending(user_id=user.id, amr=tuple(amr), vouched=vouched,
+                                          browser=this_browser())
             return self.advance()
         return self.establish(user, amr, vouched)
 
@@ -232,7 +252,7 @@ class Journey:
             session = sessions.start(user, amr=list(amr), acr=acr,
                                      extra=self._session_fields(vouched))
         self.record.pending = None
-        self.record.factor_tries = 0
+        records.reset_tries(self.record)
         self.record.factor_state = {}
         self.record.login = Login(user_id=user.id, auth_time=session["auth_time"],
                                   amr=tuple(amr), acr=acr, sid=session["sid"], vouched=vouched)

@@ -2,8 +2,9 @@
 
 A record is created when a journey first needs a page (an SSO login that needs nothing more
 never writes one) and lives at most ``INTERACTION_TTL`` seconds under ``ix:<uid>``. Every
-field is listed here; nothing else is stored. The protocol layer's request (``params``) is
-opaque to the journey: it is kept only so the protocol layer can resume it.
+field is listed here; beside it the store keeps only the count of its second-factor answers
+(``count_try``). The protocol layer's request (``params``) is opaque to the journey: it is
+kept only so the protocol layer can resume it.
 """
 
 import secrets
@@ -69,12 +70,15 @@ class Login:
 class Pending:
     """A citizen part-way through logging in: the factors proved so far (``amr``), whether
     this strengthens the browser's existing session (``step_up``) instead of starting one, and
-    the level a regional provider vouched for (``vouched``, as in :class:`Login`)."""
+    the level a regional provider vouched for (``vouched``, as in :class:`Login`). A new login
+    is bound to the ``browser`` that proved its first factor (``this_browser``); a step-up to
+    the session it strengthens (the journey's pinned ``login``)."""
 
     user_id: int
     amr: tuple[str, ...]
     step_up: bool = False
     vouched: int | None = None
+    browser: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,6 @@ class Interaction:
     consent: str | None = None
     #: the citizen gave up on a step the platform requires
     unmet: bool = False
-    #: wrong second-factor attempts in this journey
-    factor_tries: int = 0
     #: per-factor ceremony state: a WebAuthn state id, which codes were sent …
     factor_state: dict = field(default_factory=dict)
     #: a login at a regional identity provider made in this journey
@@ -171,4 +173,20 @@ def save(record: Interaction) -> None:
 
 
 def finish(record: Interaction) -> None:
+    # the count of answers stays until the record would have expired: an answer posted at
+    # the same moment as the one that ended the journey must not find it back at zero
     store().delete("ix:" + record.uid)
+
+
+def count_try(record: Interaction) -> int:
+    """Count one second-factor answer of this journey before it is checked and return its
+    number. Kept beside the record, not in it: the count is one atomic increment, so answers
+    posted at once each get their own number (a record read and written back by each request
+    would lose all but one of them)."""
+    ttl = max(1, int(record.expires_at - time.time()))
+    return store().incr("ix-tries:" + record.uid, ttl)
+
+
+def reset_tries(record: Interaction) -> None:
+    """A right answer: the journey's count starts again (for a later step-up in it)."""
+    store().delete("ix-tries:" + record.uid)

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc7636.challenge import create_s256_code_challenge
 from flask import current_app
 
 from idp.enterprise import details as enterprise_details
+from idp.errors import describable
 from idp.oauth.claims import parse_claims_request
 
 #: The values each check accepts; discovery advertises exactly these.
@@ -53,7 +54,7 @@ def check_scope(grant):
     if not_registered:
         reasons.append(f"Scope not registered for this client: {' '.join(not_registered)} "
                        f"(it may request {' '.join(registered)}).")
-    raise InvalidScopeError(" ".join(reasons))
+    raise InvalidScopeError(describable(" ".join(reasons)))
 
 
 def check_openid_scope(grant):
@@ -80,7 +81,7 @@ def check_prompt(grant):
     prompts = requested_prompts(grant.request.payload.data)
     unknown = [p for p in prompts if p not in PROMPTS]
     if unknown:
-        raise InvalidRequestError(f"Unsupported 'prompt' value: {' '.join(unknown)}")
+        raise InvalidRequestError(describable(f"Unsupported 'prompt' value: {' '.join(unknown)}"))
     if "none" in prompts and len(prompts) > 1:
         raise InvalidRequestError("'prompt=none' cannot be combined with other values.")
 

@@ -24,6 +24,7 @@ from idp.accounts import service as accounts_service
 from idp.accounts.models import User
 from idp.accounts.signals import consent_revoked
 from idp.enterprise import service as enterprise
+from idp.errors import describable
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.checks import AuthorizationChecks
@@ -116,7 +117,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=CLIENT_ASSERTION_ALGS)
         except (JoseError, ValueError) as exc:
-            raise InvalidClientError(description=f"Invalid client assertion: {exc}") from None
+            raise InvalidClientError(
+                description=describable(f"Invalid client assertion: {exc}")) from None
         self.verify_claims(token.claims)
         return token.claims
 

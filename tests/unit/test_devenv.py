@@ -84,3 +84,16 @@ def test_testing_reads_no_development_file(environ, tmp_path):
     (tmp_path / devenv.SECRETS_FILE).write_text("IDP_SECRET_KEY=dev\n")
     environ["IDP_ENV"] = "testing"
     assert devenv.load(environ) == [] and "IDP_SECRET_KEY" not in environ
+
+
+def test_development_files_set_idp_settings_only(environ, tmp_path):
+    """The attack review: a make-run.env could set any variable for the idp command —
+    FLASK_DEBUG (the interactive debugger), FLASK_RUN_HOST (every address), HTTPS_PROXY."""
+    (tmp_path / devenv.RUN_FILE).write_text(
+        "IDP_PORT='1'\nFLASK_DEBUG='1'\nFLASK_RUN_HOST='0.0.0.0'\n")
+    with pytest.raises(ConfigError) as caught:
+        devenv.load(environ)
+    assert str(caught.value) == (
+        f"{tmp_path / devenv.RUN_FILE} sets FLASK_DEBUG, FLASK_RUN_HOST: development files "
+        "hold IDP_* settings only, and the idp command takes nothing else from them")
+    assert "IDP_PORT" not in environ and "FLASK_DEBUG" not in environ
