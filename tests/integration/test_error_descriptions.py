@@ -13,7 +13,7 @@ from joserfc.jwk import ECKey
 
 from tests import factories as f
 
-KNOWN = "openid profile phone email offline_access id_number admin"
+KNOWN = "openid profile phone email offline_access id_number admin enterprise"
 
 
 def _authorize(app, client_id, **overrides):

@@ -15,6 +15,7 @@ def test_ci_runs_the_linter_first_and_stops_on_a_finding():
 
 
 def test_make_lint_is_ruff_with_the_project_settings():
-    out = subprocess.run(["make", "-n", "lint"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    out = subprocess.run(["make", "--no-print-directory", "-n", "lint"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == ".venv/bin/ruff check ."  # reads pyproject.toml
