@@ -19,6 +19,21 @@ def cli_actor():
     return f"cli:{user}"[:100]
 
 
+def account_by_phone(phone, option="--phone"):
+    """The account that a command's ``option`` names by its mobile number; a message and exit
+    status 1 when the number is not one or no account has it."""
+    from idp.accounts.service import AccountError
+    from idp.accounts.service import find_by_phone
+
+    try:
+        person = find_by_phone(phone)
+    except AccountError as exc:
+        raise click.ClickException(f"{option}: {exc}") from None
+    if person is None:
+        raise click.ClickException(f"{option}: no account has the number {phone}")
+    return person
+
+
 def emit(data, as_json):
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))

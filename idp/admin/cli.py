@@ -11,14 +11,13 @@ from flask.cli import with_appcontext
 from clients.service import ClientNotFound
 from clients.service import client_row
 from idp.accounts.models import User
-from idp.accounts.service import AccountError
-from idp.accounts.service import normalise_phone
 from idp.admin import roles
 from idp.admin import service
 from idp.admin.models import CLIENT_ROLES
 from idp.admin.models import ROLES
 from idp.admin.models import ClientRole
 from idp.admin.models import StaffRole
+from idp.cli_support import account_by_phone
 from idp.cli_support import cli_actor
 
 admins = click.Group("admins", help="Staff accounts and their roles.")
@@ -31,13 +30,7 @@ def _on_account(command):
     def decorate(func):
         @functools.wraps(func)
         def run(phone, **kwargs):
-            try:
-                user = User.query.filter_by(phone=normalise_phone(phone)).first()
-            except AccountError as exc:
-                raise click.ClickException(str(exc)) from None
-            if user is None:
-                raise click.ClickException(f"no account has the number {phone}")
-            return func(user, **kwargs)
+            return func(account_by_phone(phone), **kwargs)
 
         phone = click.option("--phone", required=True, help="The account's mobile number.")
         return command(phone(with_appcontext(run)))

@@ -22,6 +22,7 @@ from clients import service as registry
 from idp.accounts import sessions
 from idp.accounts.models import User
 from idp.accounts.service import AccountError
+from idp.accounts.service import find_by_phone
 from idp.accounts.service import normalise_phone
 from idp.admin import roles
 from idp.audit import service as audit
@@ -322,7 +323,7 @@ def grant_role(phone, role, *, actor) -> tuple[User, bool]:
     """A super administrator gives the account with this mobile number a staff role (as
     ``idp admins grant``). Returns (the account, whether anything changed)."""
     try:
-        user = User.query.filter_by(phone=normalise_phone(phone)).first()
+        user = find_by_phone(phone)
     except AccountError as exc:
         raise AdminError(str(exc)) from None
     if user is None:

@@ -16,24 +16,12 @@ message and exit status 1, and nothing is changed.
 import click
 from flask.cli import with_appcontext
 
+from idp.cli_support import account_by_phone
 from idp.cli_support import cli_actor
 from idp.cli_support import emit
 
 enterprises = click.Group("enterprises", help="Enterprises (legal persons) and who acts for "
                                                "them.")
-
-
-def _person(phone, option):
-    from idp.accounts.service import AccountError
-    from idp.accounts.service import find_by_phone
-
-    try:
-        person = find_by_phone(phone)
-    except AccountError as exc:
-        raise click.ClickException(f"{option}: {exc}") from None
-    if person is None:
-        raise click.ClickException(f"{option}: no account has the number {phone}")
-    return person
 
 
 def _enterprise(credit_code):
@@ -79,7 +67,7 @@ def create(credit_code, name, legal_representative_phone, entity_type, as_json):
         service.parse_code(credit_code)
     except service.EnterpriseError as exc:
         raise click.ClickException(f"--credit-code: {exc.message}") from None
-    person = _person(legal_representative_phone, "--legal-representative-phone")
+    person = account_by_phone(legal_representative_phone, "--legal-representative-phone")
     try:
         enterprise = service.declare(credit_code, name, person, entity_type, actor=_operator())
     except service.EnterpriseError as exc:
@@ -103,7 +91,7 @@ def appoint(credit_code, phone, role, matters, until, as_json):
     from idp.enterprise import service
 
     enterprise = _enterprise(credit_code)
-    person = _person(phone, "--phone")
+    person = account_by_phone(phone)
     try:
         cleaned = details.clean_matters(list(matters))
     except ValueError as exc:
@@ -131,7 +119,7 @@ def revoke(credit_code, phone, role):
     from idp.enterprise import service
 
     enterprise = _enterprise(credit_code)
-    person = _person(phone, "--phone")
+    person = account_by_phone(phone)
     ended = service.end_for_person(enterprise, person, actor=_operator(), role=role)
     if not ended:
         raise click.ClickException(f"{person.phone} has no open appointment at "

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from idp.accounts import sessions
 from idp.accounts.models import User
 from idp.accounts.service import AccountError
-from idp.accounts.service import normalise_phone
+from idp.accounts.service import find_by_phone
 from idp.admin.roles import acting_staff
 from idp.audit import service as audit
 from idp.errors import UserFacingError
@@ -36,7 +36,7 @@ def _clerk():
 
 def _citizen(phone):
     try:
-        return User.query.filter_by(phone=normalise_phone(phone)).first()
+        return find_by_phone(phone)
     except AccountError:
         return None
 
