@@ -227,6 +227,36 @@ def test_an_answer_is_needed_on_the_first_login_page(app, client, zj, cid):
             in refused.get_data(as_text=True))
 
 
+def test_a_first_login_answer_is_answered_only_in_the_browser_that_logged_in_there(
+        app, client, zj, cid):
+    """An attacker logs in at the provider with their own regional account and sends the
+    first-login page's address to someone: that browser cannot link the attacker's regional
+    account to its own national account (account takeover), nor create one from it."""
+    with app.app_context():
+        f.user()
+    attacker = f.Flow(client)
+    page, _params, _verifier = first_login(attacker, zj, cid)
+    action, _hidden = federated_form(page.get_data(as_text=True))
+    interaction = action.rsplit("/", 1)[0]
+    victim = f.Flow(app.test_client())
+    shown = victim.follow(victim.get(interaction))
+    assert shown.status_code == 400
+    assert "did not keep the login session" in shown.get_data(as_text=True)
+    csrf = f.form_of(victim.follow(victim.get("/account")).get_data(as_text=True))[1]
+    for choice in ("link", "create"):
+        refused = victim.follow(victim.post(action, data={**csrf, "federated": choice}))
+        assert refused.status_code == 400
+        assert "did not keep the login session" in refused.get_data(as_text=True)
+    # nor when the attacker chose to link first: the page sent is the password page
+    linking = choose(attacker, page, "link")
+    assert 'autocomplete="current-password"' in linking.get_data(as_text=True)
+    refused = victim.login(victim.follow(victim.get(interaction)))
+    assert refused.status_code == 400
+    assert "did not keep the login session" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert UpstreamLink.query.count() == 0 and User.query.count() == 1
+
+
 # --- Levels -------------------------------------------------------------------------------------
 
 def _level_at_the_provider(zj, level):
