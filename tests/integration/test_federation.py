@@ -388,6 +388,29 @@ def test_a_forged_id_token_is_refused(app, client, zj, cid, claims, kid, publish
         assert User.query.count() == 0
 
 
+@pytest.mark.parametrize("asked, claims", [
+    ({"max_age": "60"}, {"auth_time": int(time.time()) - 3600}),
+    ({"max_age": "60"}, {"auth_time": None}),
+    ({"prompt": "login"}, {"auth_time": int(time.time()) - 3600}),
+])
+def test_an_old_login_there_does_not_answer_max_age_or_prompt_login(app, client, zj, cid,
+                                                                     asked, claims):
+    """The platform asked for a recent login (``max_age``) or a new one (``prompt=login``):
+    the provider's ID token must say (``auth_time``) that it authenticated the person within
+    that time or since the login started, else its answer is refused (OIDC Core 3.1.3.7)."""
+    zj.tamper.claims, zj.tamper.publish = claims, True
+    flow = f.Flow(client)
+    url, _params, _verifier = start(flow, cid, **asked)
+    _refused(back(flow, Citizen(zj).log_in(url)))
+    [(outcome, detail)] = events(app, "upstream.login")
+    assert (outcome, detail["reason"]) == ("failure", "id_token")
+    assert "auth_time" in detail["detail"]
+    # an answer that does say so passes
+    zj.tamper.claims = {"auth_time": int(time.time())}
+    url, _params, _verifier = start(flow, cid, **asked)
+    assert back(flow, Citizen(zj).log_in(url)).status_code == 200
+
+
 def test_the_tamper_key_verifies_when_published(app, client, zj, cid):
     """The control for the forgeries: re-signed and published, an honest token passes."""
     zj.tamper.claims, zj.tamper.publish = {}, True
