@@ -369,8 +369,8 @@ def upstream_links(user):
 @account_bp.route("/upstreams/<int:link_id>/unlink", methods=["POST"])
 @signed_in()
 def upstream_unlink(user, session, link_id):
-    links = service.links_of(user)
-    if user.password_hash is None and [link.id for link in links] == [link_id]:
+    usable = [link.id for link in service.links_of(user) if link.upstream.enabled]
+    if user.password_hash is None and usable == [link_id]:
         return done(_("This account has no password: it logs in only through this provider, "
                       "so the link stays."))
     if service.unlink(user, link_id) is None:

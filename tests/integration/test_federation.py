@@ -615,6 +615,31 @@ def test_an_account_without_a_password_keeps_its_only_link(app, client, zj, cid)
         assert UpstreamLink.query.count() == 1
 
 
+def test_a_link_to_a_disabled_provider_is_no_way_to_log_in(app, client, zj, cid):
+    """Without a password, the last link to a provider that is offered stays, whatever links
+    to disabled providers the account also has: those log nobody in."""
+    from idp.federation import service
+    from tests.integration.test_admin_console import send
+
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+    with app.app_context():
+        kept_id = UpstreamLink.query.one().id
+        old = service.add({"slug": "old", "name": "旧政务网", "issuer": "http://localhost:1",
+                           "client_id": "x", "client_secret": "y", "max_level": 2,
+                           "enabled": False}, actor="test")
+        link = service.link(old, "someone-there", User.query.one())
+        old_id = link.id
+    kept = flow.follow(send(flow, _account(flow), f"/account/upstreams/{kept_id}/unlink"))
+    assert ("This account has no password: it logs in only through this provider, so the link "
+            "stays." in kept.get_data(as_text=True))
+    gone = flow.follow(send(flow, _account(flow), f"/account/upstreams/{old_id}/unlink"))
+    assert "The regional identity provider was unlinked." in gone.get_data(as_text=True)
+    with app.app_context():
+        assert [row.id for row in UpstreamLink.query.all()] == [kept_id]
+
+
 # --- Logging out there too ----------------------------------------------------------------------
 
 def _regional_session_alive(citizen):
