@@ -14,7 +14,8 @@ Around it, what a strict relying party adds:
 * the ID token is verified against the provider's JWKS (the key chosen by ``kid``; the JWKS is
   fetched again once when a ``kid`` is unknown, for a rotation), with only the asymmetric
   algorithms it advertises, then ``iss``, ``aud`` (and ``azp``), ``exp``, ``iat`` (not in the
-  future, not older than ``MAX_ID_TOKEN_AGE``), ``nonce`` and ``at_hash``;
+  future, not older than ``MAX_ID_TOKEN_AGE``), ``nonce``, ``at_hash`` and, when the platform
+  asked for ``max_age`` or ``prompt=login``, an ``auth_time`` that answers it;
 * userinfo, when the provider has it, must be about the same ``sub``.
 
 Every call leaves through ``clients.fetch.send``: timeouts, no ``*_proxy`` variables, a size
@@ -149,7 +150,8 @@ def begin(upstream, uid, prompt=None, max_age=None, ui_locales=None) -> tuple[st
     url, state = _client(upstream).create_authorization_url(
         meta["authorization_endpoint"], state=state, code_verifier=verifier, **extra)
     store().set("upstream-auth:" + _digest(state),
-                {"uid": uid, "slug": upstream.slug, "nonce": nonce, "verifier": verifier},
+                {"uid": uid, "slug": upstream.slug, "nonce": nonce, "verifier": verifier,
+                 "max_age": max_age, "login": prompt == "login", "at": int(time.time())},
                 current_app.config["INTERACTION_TTL"])
     return url, state
 
@@ -187,7 +189,7 @@ def finish(upstream, started, args) -> Answer:
     if not isinstance(token.get("id_token"), str):
         raise UpstreamFailure("token", "the token response has no ID token")
     claims = _verified_id_token(upstream, meta, token["id_token"], started["nonce"],
-                                token.get("access_token"))
+                                token.get("access_token"), _earliest_login(started))
     if len(claims["sub"]) > MAX_SUBJECT:
         raise UpstreamFailure("id_token", "sub is too long")
     everything = dict(claims)
@@ -212,7 +214,19 @@ def _jwks(meta, fresh=False) -> KeySet:
         raise UpstreamFailure("id_token", f"the JWKS is not usable: {exc}") from None
 
 
-def _verified_id_token(upstream, meta, raw, nonce, access_token) -> dict:
+def _earliest_login(started) -> int | None:
+    """The oldest authentication there that answers the login ``started``: no older than
+    ``max_age`` and, with ``prompt=login``, not before it started (OIDC Core 3.1.2.1); None
+    when the platform asked for neither."""
+    bounds = []
+    if started.get("max_age") is not None:
+        bounds.append(int(time.time()) - int(started["max_age"]))
+    if started.get("login"):
+        bounds.append(started["at"])
+    return max(bounds) if bounds else None
+
+
+def _verified_id_token(upstream, meta, raw, nonce, access_token, earliest=None) -> dict:
     advertised = meta.get("id_token_signing_alg_values_supported") or ["RS256"]
     algorithms = [alg for alg in advertised if alg in SIGNING_ALGS]
     if not algorithms:
@@ -230,7 +244,11 @@ def _verified_id_token(upstream, meta, raw, nonce, access_token) -> dict:
                      "sub": {"essential": True}, "exp": {"essential": True},
                      "iat": {"essential": True,
                              "validate": lambda _c, iat: iat >= now - MAX_ID_TOKEN_AGE},
-                     "nonce": {"essential": True}},
+                     "nonce": {"essential": True},
+                     **({} if earliest is None else {"auth_time": {
+                         "essential": True,
+                         "validate": lambda _c, at: isinstance(at, int | float)
+                         and not isinstance(at, bool) and at >= earliest - LEEWAY}})},
             params={"nonce": nonce, "client_id": upstream.client_id,
                     "access_token": access_token})
         claims.validate(now=now, leeway=LEEWAY)

@@ -207,6 +207,10 @@ def add(data, *, actor, role=None) -> Upstream:
 def update(slug, changes, *, actor, role=None) -> Upstream:
     upstream = get(slug)
     values = _checked(dict(changes), new=False)
+    if values.get("issuer", upstream.issuer) != upstream.issuer and (
+            UpstreamLink.query.filter_by(upstream_id=upstream.id).first() is not None):
+        raise UpstreamError("issuer", "issuer cannot change while accounts are linked to this "
+                                      "provider: register the new issuer as another provider")
     before = _audited(upstream)
     secret = values.pop("client_secret", None)
     for name, value in values.items():

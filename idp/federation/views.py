@@ -48,6 +48,7 @@ from idp.federation import service
 from idp.federation.models import Upstream
 from idp.interaction import record as records
 from idp.interaction.journey import Journey
+from idp.interaction.journey import this_browser
 from idp.interaction.record import Federated
 from idp.interaction.steps import FEDERATED
 from idp.interaction.steps import PASSWORD
@@ -187,7 +188,7 @@ def _logged_in_there(journey, upstream, answer):
     sealed = seal(answer.id_token.encode(), "upstream-id-token:" + upstream.slug)
     federated = Federated(upstream=upstream.slug, subject=answer.subject,
                           vouched=answer.vouched, id_token=base64.b64encode(sealed).decode(),
-                          claims=answer.claims)
+                          claims=answer.claims, browser=this_browser())
     record.pending, record.factor_state = None, {}
     records.reset_tries(record)
     user = service.linked_user(upstream, answer.subject)
@@ -214,7 +215,7 @@ def _logged_in_there(journey, upstream, answer):
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 def first_login(uid):
     journey = Journey.load(uid)
-    federated = journey.record.federated
+    federated = journey.federated()
     if federated is None or federated.user_id is not None or federated.choice == "skip":
         return journey.advance()  # nothing left to choose (a reload, the back button)
     upstream = Upstream.query.filter_by(slug=federated.upstream, enabled=True).first()
@@ -368,8 +369,8 @@ def upstream_links(user):
 @account_bp.route("/upstreams/<int:link_id>/unlink", methods=["POST"])
 @signed_in()
 def upstream_unlink(user, session, link_id):
-    links = service.links_of(user)
-    if user.password_hash is None and [link.id for link in links] == [link_id]:
+    usable = [link.id for link in service.links_of(user) if link.upstream.enabled]
+    if user.password_hash is None and usable == [link_id]:
         return done(_("This account has no password: it logs in only through this provider, "
                       "so the link stays."))
     if service.unlink(user, link_id) is None:

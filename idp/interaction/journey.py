@@ -186,6 +186,15 @@ class Journey:
             raise another_browser()
         return user
 
+    def federated(self):
+        """The regional provider's answer this journey holds, to the browser that logged in
+        there only: the first-login page's address alone never lets another browser link
+        that provider's account to its own, or create an account from it."""
+        federated = self.record.federated
+        if federated is not None and federated.browser != cookie_session.get("browser"):
+            raise another_browser()
+        return federated
+
     # --- moving along ---------------------------------------------------------------------
 
     def proceed(self):

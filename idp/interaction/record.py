@@ -88,8 +88,10 @@ class Federated:
     the level it vouched for (capped), the claims it gave that we use (``claims``: ``name``,
     ``phone_number``, ``phone_number_verified``), its ID token sealed (``id_token``, the hint
     for logging out there), the national account it is linked to (``user_id``, once known),
-    what the citizen chose at a first login (``choice``: "create", "link" or "skip") and the
-    number being confirmed by a text message when creating an account (``phone``)."""
+    what the citizen chose at a first login (``choice``: "create", "link" or "skip"), the
+    number being confirmed by a text message when creating an account (``phone``) and the
+    browser that logged in there (``browser``, ``this_browser``): only it answers the first
+    login."""
 
     upstream: str
     subject: str
@@ -99,6 +101,7 @@ class Federated:
     user_id: int | None = None
     choice: str | None = None
     phone: str | None = None
+    browser: str = ""
 
 
 @dataclass

@@ -97,7 +97,7 @@ class FederatedLogin(Step):
         return True
 
     def page(self, journey, error=None, status=200):
-        federated = journey.record.federated
+        federated = journey.federated()
         upstream = Upstream.query.filter_by(slug=federated.upstream).first()
         if upstream is None:
             raise UserFacingError("invalid_request", _(

@@ -352,6 +352,23 @@ def test_a_cancelled_enterprise_acts_for_nobody(app, people):
                            "after": {"status": "cancelled"}, "reason": "注销登记"})
 
 
+def test_a_code_issued_before_the_authority_ended_gets_no_tokens(app, people):
+    """The enterprise is cancelled between the code and its exchange: no ID token (which
+    platforms verify offline, never asking again) says the person acts for it."""
+    login = Login(app, people["rp"])
+    page = login.choose(login.start(), TECH)
+    assert page.status_code == 302
+    with app.app_context():
+        service.set_status(service.get(TECH), "cancelled", actor=OPERATOR)
+        from idp.extensions import db
+        db.session.commit()
+    r = exchange(login.http, f.query(page.headers["Location"])["code"], login.verifier,
+                 auth=login.rp)
+    assert r.status_code == 400 and r.get_json() == {
+        "error": "invalid_grant", "error_description": "The authority to act for the "
+        "enterprise has ended (the enterprise, the appointment or the authorisation)."}
+
+
 # --- agent firms ----------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -227,6 +227,36 @@ def test_an_answer_is_needed_on_the_first_login_page(app, client, zj, cid):
             in refused.get_data(as_text=True))
 
 
+def test_a_first_login_answer_is_answered_only_in_the_browser_that_logged_in_there(
+        app, client, zj, cid):
+    """An attacker logs in at the provider with their own regional account and sends the
+    first-login page's address to someone: that browser cannot link the attacker's regional
+    account to its own national account (account takeover), nor create one from it."""
+    with app.app_context():
+        f.user()
+    attacker = f.Flow(client)
+    page, _params, _verifier = first_login(attacker, zj, cid)
+    action, _hidden = federated_form(page.get_data(as_text=True))
+    interaction = action.rsplit("/", 1)[0]
+    victim = f.Flow(app.test_client())
+    shown = victim.follow(victim.get(interaction))
+    assert shown.status_code == 400
+    assert "did not keep the login session" in shown.get_data(as_text=True)
+    csrf = f.form_of(victim.follow(victim.get("/account")).get_data(as_text=True))[1]
+    for choice in ("link", "create"):
+        refused = victim.follow(victim.post(action, data={**csrf, "federated": choice}))
+        assert refused.status_code == 400
+        assert "did not keep the login session" in refused.get_data(as_text=True)
+    # nor when the attacker chose to link first: the page sent is the password page
+    linking = choose(attacker, page, "link")
+    assert 'autocomplete="current-password"' in linking.get_data(as_text=True)
+    refused = victim.login(victim.follow(victim.get(interaction)))
+    assert refused.status_code == 400
+    assert "did not keep the login session" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert UpstreamLink.query.count() == 0 and User.query.count() == 1
+
+
 # --- Levels -------------------------------------------------------------------------------------
 
 def _level_at_the_provider(zj, level):
@@ -356,6 +386,29 @@ def test_a_forged_id_token_is_refused(app, client, zj, cid, claims, kid, publish
     assert (outcome, detail["reason"]) == ("failure", "id_token") and why in detail["detail"]
     with app.app_context():
         assert User.query.count() == 0
+
+
+@pytest.mark.parametrize("asked, claims", [
+    ({"max_age": "60"}, {"auth_time": int(time.time()) - 3600}),
+    ({"max_age": "60"}, {"auth_time": None}),
+    ({"prompt": "login"}, {"auth_time": int(time.time()) - 3600}),
+])
+def test_an_old_login_there_does_not_answer_max_age_or_prompt_login(app, client, zj, cid,
+                                                                     asked, claims):
+    """The platform asked for a recent login (``max_age``) or a new one (``prompt=login``):
+    the provider's ID token must say (``auth_time``) that it authenticated the person within
+    that time or since the login started, else its answer is refused (OIDC Core 3.1.3.7)."""
+    zj.tamper.claims, zj.tamper.publish = claims, True
+    flow = f.Flow(client)
+    url, _params, _verifier = start(flow, cid, **asked)
+    _refused(back(flow, Citizen(zj).log_in(url)))
+    [(outcome, detail)] = events(app, "upstream.login")
+    assert (outcome, detail["reason"]) == ("failure", "id_token")
+    assert "auth_time" in detail["detail"]
+    # an answer that does say so passes
+    zj.tamper.claims = {"auth_time": int(time.time())}
+    url, _params, _verifier = start(flow, cid, **asked)
+    assert back(flow, Citizen(zj).log_in(url)).status_code == 200
 
 
 def test_the_tamper_key_verifies_when_published(app, client, zj, cid):
@@ -560,6 +613,31 @@ def test_an_account_without_a_password_keeps_its_only_link(app, client, zj, cid)
             "stays." in kept.get_data(as_text=True))
     with app.app_context():
         assert UpstreamLink.query.count() == 1
+
+
+def test_a_link_to_a_disabled_provider_is_no_way_to_log_in(app, client, zj, cid):
+    """Without a password, the last link to a provider that is offered stays, whatever links
+    to disabled providers the account also has: those log nobody in."""
+    from idp.federation import service
+    from tests.integration.test_admin_console import send
+
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+    with app.app_context():
+        kept_id = UpstreamLink.query.one().id
+        old = service.add({"slug": "old", "name": "旧政务网", "issuer": "http://localhost:1",
+                           "client_id": "x", "client_secret": "y", "max_level": 2,
+                           "enabled": False}, actor="test")
+        link = service.link(old, "someone-there", User.query.one())
+        old_id = link.id
+    kept = flow.follow(send(flow, _account(flow), f"/account/upstreams/{kept_id}/unlink"))
+    assert ("This account has no password: it logs in only through this provider, so the link "
+            "stays." in kept.get_data(as_text=True))
+    gone = flow.follow(send(flow, _account(flow), f"/account/upstreams/{old_id}/unlink"))
+    assert "The regional identity provider was unlinked." in gone.get_data(as_text=True)
+    with app.app_context():
+        assert [row.id for row in UpstreamLink.query.all()] == [kept_id]
 
 
 # --- Logging out there too ----------------------------------------------------------------------

@@ -137,6 +137,28 @@ def test_admin_api_registers_changes_and_removes(app):
         "error": "not_found", "error_description": "no upstream provider 'js'"}
 
 
+def test_the_issuer_does_not_change_under_linked_accounts(app):
+    """A link is to a subject at one issuer: pointing the provider at another issuer (one an
+    administrator controls) would let it log in as every linked citizen by asserting their
+    subjects. Without links the issuer may be corrected."""
+    _cid, token = client_token(app, "super_admin")
+    api = Api(app, token)
+    assert api.post("/upstreams", json=NEW).status_code == 201
+    moved = {"issuer": "https://js2.gov.example"}
+    assert api("PATCH", "/upstreams/js", json=moved).get_json()["issuer"] == moved["issuer"]
+    with app.app_context():
+        from idp.federation import service
+
+        service.link(service.get("js"), "citizen-there", f.user())
+    r = api("PATCH", "/upstreams/js", json={"issuer": "https://attacker.example"})
+    assert r.status_code == 400 and r.get_json() == {
+        "error": "invalid_request", "error_description": "issuer cannot change while accounts "
+        "are linked to this provider: register the new issuer as another provider"}
+    assert api("PATCH", "/upstreams/js", json=moved).status_code == 200  # the same: no change
+    with app.app_context():
+        assert Upstream.query.one().issuer == moved["issuer"]
+
+
 def test_admin_api_roles(app):
     _cid, token = client_token(app, "auditor")
     api = Api(app, token)

@@ -116,6 +116,7 @@ class AuthorizationCodeGrant(TokenIssuing, grants.AuthorizationCodeGrant):
         user = db.session.get(User, authorization_code["user_id"])
         if user is None or not user.is_active:
             raise InvalidGrantError("The account behind this code can no longer log in.")
+        self.check_authority(user, authorization_code.get("acting"))
         return user
 
     def auth_context(self):

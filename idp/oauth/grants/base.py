@@ -1,7 +1,10 @@
 """What every grant of ours shares: client authentication methods, scope checks, and token
 issuance through ``idp.oauth.tokens`` (one place that builds and stores tokens)."""
 
+from authlib.oauth2.rfc6749 import InvalidGrantError
+
 from clients.validation import AUTH_METHODS
+from idp.enterprise import service as enterprise
 from idp.oauth import tokens
 from idp.oauth.checks import check_scope
 
@@ -21,6 +24,13 @@ class TokenIssuing:
 
     def auth_context(self):
         return {}
+
+    @staticmethod
+    def check_authority(user, acting):
+        """A grant acting for an enterprise gets tokens only while that authority stands."""
+        if acting and not enterprise.still_holds(user.id, acting):
+            raise InvalidGrantError("The authority to act for the enterprise has ended "
+                                    "(the enterprise, the appointment or the authorisation).")
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):

@@ -9,7 +9,6 @@ from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import grants
 
 from idp.accounts.models import User
-from idp.enterprise import service as enterprise
 from idp.extensions import db
 from idp.oauth import tokens
 from idp.oauth.grants.base import TokenIssuing
@@ -33,9 +32,7 @@ class RefreshTokenGrant(TokenIssuing, grants.RefreshTokenGrant):
         user = db.session.get(User, refresh_token.user_id)
         if user is None or not user.is_active:
             raise InvalidGrantError("The account behind this token can no longer log in.")
-        if refresh_token.acting and not enterprise.still_holds(user.id, refresh_token.acting):
-            raise InvalidGrantError("The authority to act for the enterprise has ended "
-                                    "(the enterprise, the appointment or the authorisation).")
+        self.check_authority(user, refresh_token.acting)
         if not tokens.claim_refresh_token(refresh_token):
             tokens.revoke_family(refresh_token.family_id)
             raise InvalidGrantError()
