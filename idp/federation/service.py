@@ -256,11 +256,13 @@ def vouched_level(upstream, acr) -> int:
 
 def mapped_claims(upstream, claims) -> dict:
     """Ours from its claims (``claim_map``; a claim not mapped is read under its own name):
-    ``name``, ``phone_number`` and ``phone_number_verified``, when well-formed."""
+    ``name``, ``phone_number`` and ``phone_number_verified``, when well-formed: a name with a
+    control or invisible character (NUL, a bidi override, a zero-width space) is left out."""
     found = {ours: claims.get((upstream.claim_map or {}).get(ours, ours)) for ours in CLAIMS}
     mapped = {}
-    if isinstance(found["name"], str) and found["name"].strip():
-        mapped["name"] = " ".join(found["name"].split())[:100]
+    name = " ".join(found["name"].split())[:100] if isinstance(found["name"], str) else ""
+    if name and name.isprintable():
+        mapped["name"] = name
     if isinstance(found["phone_number"], str) and len(found["phone_number"]) <= 32:
         mapped["phone_number"] = found["phone_number"]
         mapped["phone_number_verified"] = found["phone_number_verified"] is True

@@ -116,6 +116,24 @@ def test_first_login_creates_an_account_with_the_number_the_provider_vouched_for
     assert [o for o, _d in events(app, "upstream.login")] == ["success"]
 
 
+@pytest.mark.parametrize("name", ["王\x00五", "王\u202e五", "王\u200b五"])
+def test_a_name_with_a_control_or_invisible_character_is_not_taken(app, client, zj, cid, name):
+    """NUL (PostgreSQL refuses it in text), a bidi override, a zero-width space: the name is
+    left out, the account is created without one."""
+    with zj.app.app_context():
+        from idp.extensions import db
+
+        User.query.one().name = name
+        db.session.commit()
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    assert "You logged in at zj 政务服务网 as a person we do not know yet." in page.get_data(
+        as_text=True)
+    finish(flow, choose(flow, page, "create"), client, cid, params, verifier)
+    with app.app_context():
+        assert User.query.filter_by(phone="+8613900139000").one().name is None
+
+
 def test_later_logins_go_straight_through(app, client, zj, cid):
     flow = f.Flow(client)
     page, params, verifier = first_login(flow, zj, cid)
