@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from clients.fetch import check_fetchable
@@ -304,11 +305,22 @@ def links_of(user) -> list[UpstreamLink]:
             .order_by(UpstreamLink.created_at).all())
 
 
+class OnlyWayIn(Exception):
+    """The link is the account's only way to log in: it has no password and no other link to
+    an enabled provider."""
+
+
 def unlink(user, link_id) -> UpstreamLink | None:
-    """Remove one of the citizen's links; None when there is no such link of theirs."""
+    """Remove one of the citizen's links; None when there is no such link of theirs;
+    ``OnlyWayIn`` when it is the account's only way to log in. The account's row is held
+    from the check to the removal, so two unlinks at once cannot both pass the check."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     row = db.session.get(UpstreamLink, link_id) if link_id else None
     if row is None or row.user_id != user.id:
         return None
+    usable = [link.id for link in links_of(user) if link.upstream.enabled]
+    if user.password_hash is None and usable == [row.id]:
+        raise OnlyWayIn
     slug = row.upstream.slug
     db.session.delete(row)
     audit.record("upstream.unlinked", user_id=user.id, target=f"upstream:{slug}",

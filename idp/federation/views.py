@@ -367,13 +367,14 @@ def upstream_links(user):
 
 
 @account_bp.route("/upstreams/<int:link_id>/unlink", methods=["POST"])
-@signed_in()
+@signed_in(fresh=True)
 def upstream_unlink(user, session, link_id):
-    usable = [link.id for link in service.links_of(user) if link.upstream.enabled]
-    if user.password_hash is None and usable == [link_id]:
+    try:
+        removed = service.unlink(user, link_id)
+    except service.OnlyWayIn:
         return done(_("This account has no password: it logs in only through this provider, "
                       "so the link stays."))
-    if service.unlink(user, link_id) is None:
+    if removed is None:
         return done(_("Nothing was changed."))
     return done(_("The regional identity provider was unlinked. Logging in there no longer "
                   "logs you in here."))

@@ -617,6 +617,32 @@ def test_the_account_page_lists_and_unlinks_providers(app, client, zj, cid):
         other, Citizen(zj).log_in(url)).get_data(as_text=True)
 
 
+def test_unlinking_needs_a_recent_login(app, client, zj, cid):
+    """As for removing a factor: ten minutes after the login, log in again first."""
+    import datetime
+
+    from freezegun import freeze_time
+
+    from tests.integration.test_admin_console import send
+
+    with app.app_context():
+        f.user()
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    page = flow.login(choose(flow, page, "link"))
+    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+    page = _account(flow)
+    with app.app_context():
+        link_id = UpstreamLink.query.one().id
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=11)
+    with freeze_time(later):
+        stale = send(flow, page, f"/account/upstreams/{link_id}/unlink")
+        assert stale.status_code == 303 and "/interaction/" in stale.headers["Location"]
+    with app.app_context():
+        assert UpstreamLink.query.count() == 1
+    assert events(app, "upstream.unlinked") == []
+
+
 def test_an_account_without_a_password_keeps_its_only_link(app, client, zj, cid):
     from tests.integration.test_admin_console import send
 
