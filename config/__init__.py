@@ -204,6 +204,9 @@ def _check_logout(config):
                           "tokens issued more than 10 minutes ago)")
     if config["LOGOUT_DELIVERY_WINDOW"] < 60:
         raise ConfigError("LOGOUT_DELIVERY_WINDOW must be at least 60 seconds")
+    if config["LOGOUT_RECORD_RETENTION"] < config["LOGOUT_DELIVERY_WINDOW"]:
+        raise ConfigError("LOGOUT_RECORD_RETENTION must be at least LOGOUT_DELIVERY_WINDOW "
+                          "(a delivery is kept at least until it is given up)")
 
 
 def _check_sender(config, kind, real, needs):

@@ -87,6 +87,9 @@ LOGOUT_TOKEN_TTL = 120
 #: How long a platform that does not answer keeps getting its logout (seconds, from the
 #: logout; the SSO session's lifetime by default): then the delivery is given up.
 LOGOUT_DELIVERY_WINDOW = 8 * 3600
+#: How long finished deliveries (delivered, refused, failed) stay for administrators to read
+#: (seconds, from the logout); then the worker forgets them (``idp logout forget``).
+LOGOUT_RECORD_RETENTION = 30 * 86400
 #: Waiting between attempts: the first retry after this many seconds, then twice as long each
 #: time, at most ``LOGOUT_RETRY_MAX`` seconds.
 LOGOUT_RETRY_BASE = 10

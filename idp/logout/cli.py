@@ -30,6 +30,16 @@ def logout_deliver(as_json):
         click.echo(", ".join(f"{state}: {n}" for state, n in counts.items()))
 
 
+@logout.command("forget")
+@with_appcontext
+def logout_forget():
+    """Delete finished deliveries older than LOGOUT_RECORD_RETENTION (the worker does it
+    hourly; for setups that run `idp logout deliver` from a timer instead)."""
+    from idp.logout.service import forget_finished
+
+    click.echo(f"forgotten: {forget_finished()}")
+
+
 @logout.command("worker")
 @click.option("--interval", type=click.FloatRange(0.1, 3600), default=None,
               help="Seconds between passes (default LOGOUT_WORKER_INTERVAL, 5).")

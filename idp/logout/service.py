@@ -32,6 +32,7 @@ from authlib.common.urls import add_params_to_uri
 from flask import after_this_request
 from flask import current_app
 from flask import has_request_context
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -58,6 +59,8 @@ SESSION_ID_IN_FRONTCHANNEL = True
 #: Seconds a worker holds a delivery it took, beyond the call's own timeouts (a worker that
 #: dies mid-call leaves it to another once this has passed).
 LEASE_MARGIN = 30
+#: Seconds between two ``forget_finished`` of a running worker.
+FORGET_EVERY = 3600
 
 
 def on_session_ended(app, *, user_id, sid, clients, reason, browser=False, **_extra):
@@ -158,6 +161,20 @@ def deliver_due(now=None) -> dict:
     return counts
 
 
+def forget_finished(now=None) -> int:
+    """Delete the finished deliveries (delivered, refused, failed) of logouts older than
+    ``LOGOUT_RECORD_RETENTION``: they hold a ``sid`` and a ``sub``, kept only as long as
+    administrators need them. Returns how many went."""
+    now = int(now if now is not None else time.time())
+    gone = db.session.execute(
+        delete(LogoutDelivery)
+        .where(LogoutDelivery.status != "pending",
+               LogoutDelivery.created_at <= now - current_app.config["LOGOUT_RECORD_RETENTION"])
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return gone
+
+
 def deliver(ids, now=None) -> dict:
     """Attempt the deliveries ``ids`` that are still due and that no other worker holds:
     sign a token for each, post them in parallel, record each outcome. Returns counts per
@@ -254,12 +271,17 @@ def retry_delay(attempts):
 
 def run_worker(app, stop: threading.Event, interval=None):
     """Pass after pass of ``deliver_due`` until ``stop`` is set (``idp logout worker``, the
-    development thread). A failed pass is logged and the next one comes."""
+    development thread), and ``forget_finished`` once every ``FORGET_EVERY`` seconds. A failed
+    pass is logged and the next one comes."""
     interval = interval or app.config["LOGOUT_WORKER_INTERVAL"]
+    forgot_at = 0.0
     while not stop.is_set():
         try:
             with app.app_context():
                 counts = deliver_due()
+                if time.time() - forgot_at >= FORGET_EVERY:
+                    forgot_at = time.time()
+                    counts["forgotten"] = forget_finished()
             if any(counts.values()):
                 log.info("logout deliveries: %s", counts)
         except Exception:

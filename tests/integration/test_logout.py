@@ -8,6 +8,7 @@ import time
 import pytest
 from freezegun import freeze_time
 
+from idp.extensions import db
 from idp.logout.models import LogoutDelivery
 from idp.logout.service import deliver
 from idp.logout.service import deliver_due
@@ -883,6 +884,8 @@ def test_the_development_server_runs_the_worker_in_a_thread(tmp_path, receivers)
     ({"LOGOUT_TOKEN_TTL": 3600}, "LOGOUT_TOKEN_TTL must be 10 to 600 seconds"),
     ({"LOGOUT_DELIVERY_WINDOW": 5}, "LOGOUT_DELIVERY_WINDOW must be at least 60 seconds"),
     ({"LOGOUT_READ_TIMEOUT": 0}, "IDP_LOGOUT_READ_TIMEOUT must be a number of seconds"),
+    ({"LOGOUT_RECORD_RETENTION": 3600},
+     "LOGOUT_RECORD_RETENTION must be at least LOGOUT_DELIVERY_WINDOW"),
 ])
 def test_logout_settings_are_checked_at_start(change, message):
     from config import ConfigError
@@ -890,3 +893,26 @@ def test_logout_settings_are_checked_at_start(change, message):
 
     with pytest.raises(ConfigError, match=message):
         create_app({**f.PRODUCTION, **change})
+
+
+def test_finished_deliveries_are_forgotten_after_their_retention(app, platforms, client):
+    """They hold a sid and a sub: kept for administrators for LOGOUT_RECORD_RETENTION, then
+    deleted (by the worker, or ``idp logout forget``); a delivery still pending stays."""
+    (a, _a_in), (b, b_in) = platforms["a"], platforms["b"]
+    b_in.stop()
+    ids = sso_into(f.Flow(client), client, platforms)
+    retention = app.config["LOGOUT_RECORD_RETENTION"]
+    with freeze_time() as frozen:
+        client.get("/logout", query_string={"id_token_hint": ids["a"]}, buffered=True)
+        with app.app_context():  # B's is still pending (as if a worker died holding it)
+            LogoutDelivery.query.filter_by(client_id=b[0]).update({"expires_at": 2**31 - 1})
+            db.session.commit()
+        assert [(d["client_id"], d["status"]) for d in deliveries(app)] == [
+            (a[0], "delivered"), (b[0], "pending")]
+        frozen.tick(retention - 1)
+        r = app.test_cli_runner().invoke(args=["logout", "forget"])
+        assert (r.exit_code, r.output) == (0, "forgotten: 0\n")
+        frozen.tick(1)
+        r = app.test_cli_runner().invoke(args=["logout", "forget"])
+        assert (r.exit_code, r.output) == (0, "forgotten: 1\n")
+    assert [(d["client_id"], d["status"]) for d in deliveries(app)] == [(b[0], "pending")]
