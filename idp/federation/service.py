@@ -255,6 +255,20 @@ def vouched_level(upstream, acr) -> int:
     return max(1, min(asserted, upstream.max_level))
 
 
+def vouched_for(user, vouched, claims) -> int:
+    """The level a login there counts for on ``user``'s account: ``vouched`` when the name the
+    provider gave is the name this account gives platforms (its document's once verified here,
+    else the one it holds) or the account holds none; else 1. A link proves that one person
+    holds both logins, not that the identity the provider verified is the one this account
+    shows: an account under another name stands on its own level."""
+    from idp.realname.service import verified_claims
+
+    ours = verified_claims(user).get("name") or user.name
+    if vouched <= 1 or not ours:
+        return vouched
+    return vouched if " ".join(ours.split()) == claims.get("name") else 1
+
+
 def mapped_claims(upstream, claims) -> dict:
     """Ours from its claims (``claim_map``; a claim not mapped is read under its own name):
     ``name``, ``phone_number`` and ``phone_number_verified``, when well-formed: a name with a

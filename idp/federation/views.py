@@ -185,17 +185,20 @@ def callback(slug):
 
 def _logged_in_there(journey, upstream, answer):
     record = journey.record
+    user = service.linked_user(upstream, answer.subject)
+    vouched = answer.vouched if user is None else service.vouched_for(user, answer.vouched,
+                                                                        answer.claims)
     sealed = seal(answer.id_token.encode(), "upstream-id-token:" + upstream.slug)
-    federated = Federated(upstream=upstream.slug, subject=answer.subject,
-                          vouched=answer.vouched, id_token=base64.b64encode(sealed).decode(),
-                          claims=answer.claims, browser=this_browser())
+    federated = Federated(upstream=upstream.slug, subject=answer.subject, vouched=vouched,
+                          id_token=base64.b64encode(sealed).decode(), claims=answer.claims,
+                          browser=this_browser())
     record.pending, record.factor_state = None, {}
     records.reset_tries(record)
-    user = service.linked_user(upstream, answer.subject)
     audit.record("upstream.login", user_id=user.id if user else None,
                  target=f"upstream:{upstream.slug}",
-                 detail={"upstream": upstream.slug, "acr": answer.acr,
-                         "vouched": answer.vouched, "linked": user is not None})
+                 detail={"upstream": upstream.slug, "acr": answer.acr, "vouched": vouched,
+                         "linked": user is not None}
+                 | ({"not_counted": "name"} if vouched < answer.vouched else {}))
     if user is None:  # a first login: the federated step asks what to do
         record.federated = federated
         return journey.advance()
@@ -206,7 +209,7 @@ def _logged_in_there(journey, upstream, answer):
             "This account cannot log in now. Try again later, or contact the service desk."))
     record.federated = dataclasses.replace(federated, user_id=user.id)
     service.noted_login(upstream, answer.subject)
-    return journey.first_factor(user, [FED_AMR], answer.vouched)
+    return journey.first_factor(user, [FED_AMR], vouched)
 
 
 # --- A first login: create an account, or link one ----------------------------------------

@@ -331,6 +331,30 @@ def test_the_account_pages_log_in_through_a_provider_too(app, client, zj, cid):
     assert page.status_code == 200 and "用于登录的地方账号" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("ours, expected", [
+    ("王五", 2),    # the name the provider verified: its level counts
+    ("张三", 1),    # another name: the link proves one holder, not this identity
+    (None, 2),      # no name here to contradict it
+])
+def test_a_linked_account_under_another_name_stands_on_its_own_level(app, client, zj, cid,
+                                                                    ours, expected):
+    _level_at_the_provider(zj, 2)
+    with app.app_context():
+        f.user(name=ours)
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    page = flow.login(choose(flow, page, "link"))
+    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+
+    later = f.Flow(app.test_client())
+    url, params, verifier = start(later, cid)
+    claims = finish(later, back(later, Citizen(zj).log_in(url)), client, cid, params, verifier)
+    assert claims["acr"] == LOA + str(expected) and claims["amr"] == ["fed"]
+    [(_o, detail)] = events(app, "upstream.login")[-1:]
+    assert detail["vouched"] == expected
+    assert detail.get("not_counted") == (None if expected == 2 else "name")
+
+
 def test_a_platform_needing_more_than_the_provider_vouches_for_asks_for_more(
         app, client, zj, cid):
     """The provider vouches for level 1: a platform needing level 2 gets the identity check
