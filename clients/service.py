@@ -503,8 +503,8 @@ def _claim(iat) -> bool:
 # --- Dynamic registration (RFC 7591 / RFC 7592) ----------------------------------------------
 
 #: Scopes a platform gets only when a registrar's initial access token names them: the
-#: administration API and identity document numbers.
-PRIVILEGED_SCOPES = {"admin", "id_number"}
+#: administration API, identity document numbers and acting for enterprises.
+PRIVILEGED_SCOPES = {"admin", "id_number", "enterprise"}
 
 
 def _self_registration_scopes(iat):

@@ -196,6 +196,26 @@ def test_the_initial_access_token_bounds_the_scopes(app, client):
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
 
 
+def test_the_enterprise_scope_needs_a_token_that_names_it(app, client):
+    """Acting for enterprises (credit codes, roles, the matters a person may handle) is for
+    platforms a registrar chose, as the admin and id_number scopes are: a token without
+    scopes registers no client for it, neither at registration nor by a later change."""
+    _id, token = issue_iat(app, auto_approve=True, max_uses=None)
+    r = register(client, token, {"client_name": "X", "redirect_uris": [REDIRECT],
+                                 "scope": "openid enterprise"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+    assert "enterprise" in r.get_json()["error_description"]
+    body = register(client, token).get_json()
+    r = manage(client, "PUT", body["client_id"], body["registration_access_token"], {
+        "client_id": body["client_id"], "client_name": "X", "redirect_uris": [REDIRECT],
+        "scope": "openid profile enterprise"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+    _id, named = issue_iat(app, auto_approve=True, scopes="openid profile enterprise")
+    r = register(client, named, {"client_name": "X", "redirect_uris": [REDIRECT],
+                                 "scope": "openid enterprise"})
+    assert r.status_code == 201 and r.get_json()["scope"] == "openid enterprise"
+
+
 @pytest.mark.config(CLIENT_REGISTRATION_PER_TOKEN_PER_HOUR=2)
 def test_registrations_are_rate_limited_per_token(app, client, iat):
     assert register(client, iat).status_code == 201
