@@ -115,10 +115,14 @@ def ascii_host(uri, error):
     """``uri`` with its host in ASCII (IDNA 2008 A-labels, after UTS 46 mapping: ``政府.cn``
     becomes ``xn--mxtq1m.cn``), as stored and shown to reviewers; an ASCII host stays as
     written. A host that is no valid name, or whose label mixes scripts (``SCRIPT_MIXES``),
-    is refused with ``error``. IP addresses and URIs without a host are returned as they are.
+    is refused with ``error``, as is a URI that is none (a bracket left open, a port that is
+    no port). IP addresses and URIs without a host are returned as they are.
     """
-    parts = urlsplit(uri)
-    host = parts.hostname
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ClientValidationError(error, f"{uri!r} is not an absolute URI") from None
     if not host or host.startswith("[") or _is_ip(host):
         return uri
     try:
@@ -135,7 +139,7 @@ def ascii_host(uri, error):
                        f"({', '.join(sorted(scripts))}), as look-alike hosts do")
     if host.isascii():
         return uri
-    port = f":{parts.port}" if parts.port is not None else ""
+    port = f":{port}" if port is not None else ""
     return parts._replace(netloc=encoded + port).geturl()
 
 

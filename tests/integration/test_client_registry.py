@@ -534,7 +534,8 @@ def test_production_refuses_a_url_with_a_port_that_is_no_port(port):
                                          field: f"https://rp.example:{port}/x", **extra},
                                         actor="test")
             assert refused.value.error == "invalid_client_metadata"
-            assert refused.value.description == f"{field} is not a URL"
+            assert refused.value.description == (
+                f"'https://rp.example:{port}/x' is not an absolute URI")
 
 
 def test_a_rebinding_dns_answer_cannot_redirect_the_fetch(monkeypatch):
