@@ -185,6 +185,31 @@ def test_refresh_scope_can_narrow_but_not_widen(rp, flow, client):
     assert r.status_code == 200 and r.get_json()["scope"] == "openid"
 
 
+def test_refresh_keeps_only_the_scopes_the_client_is_still_registered_for(app, rp, flow,
+                                                                           client):
+    """An operator who takes a scope away from a platform (admin, id_number, phone…) takes
+    it from its refresh tokens too, at their next use: the refreshed tokens carry what is
+    left; asking for the scope taken away is ``invalid_scope``."""
+    from clients import service
+
+    code, verifier, _ = get_code(flow, rp[0], scope="openid profile phone")
+    first = exchange(client, code, verifier, auth=rp).get_json()
+    assert first["scope"] == "openid profile phone"
+    with app.app_context():
+        service.update_client(rp[0], {"scope": "openid profile"}, actor="admin:1")
+    r = refresh(client, first["refresh_token"], rp, scope="openid phone")
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_scope"
+    r = refresh(client, first["refresh_token"], rp)
+    assert r.status_code == 200, r.get_json()
+    second = r.get_json()
+    assert second["scope"] == "openid profile"
+    assert claims_of(app, second["access_token"]).claims["scope"] == "openid profile"
+    r = client.get("/userinfo", headers={"Authorization": "Bearer " + second["access_token"]})
+    assert r.status_code == 200 and "phone_number" not in r.get_json()
+    r = refresh(client, second["refresh_token"], rp)
+    assert r.status_code == 200 and r.get_json()["scope"] == "openid profile"
+
+
 def test_refresh_token_of_another_client_and_expired_family(app, rp, flow, client):
     with app.app_context():
         other = f.rp(name="Other")
