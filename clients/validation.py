@@ -91,6 +91,23 @@ class ClientValidationError(ValueError):
         self.description = description
 
 
+def unusable_character(value) -> str | None:
+    """What no text of ours holds, anywhere in a JSON value (its keys too): ``NUL``
+    (PostgreSQL refuses it in text) or a lone surrogate (half of a UTF-16 pair, which JSON may
+    escape as ``\\ud800``: no character, it cannot be stored or hashed); None when none is."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "NUL"
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "a lone surrogate"
+        return None
+    items = [*value, *value.values()] if isinstance(value, dict) else (
+        value if isinstance(value, list) else ())
+    return next(filter(None, map(unusable_character, items)), None)
+
+
 def _meta(description):
     return ClientValidationError("invalid_client_metadata", description)
 

@@ -305,6 +305,20 @@ def test_metadata_errors_have_their_rfc_7591_codes(client, iat, changes, error):
     assert body["error"] == error and body["error_description"]
 
 
+def test_a_lone_surrogate_is_invalid_metadata(client, iat, registered):
+    """JSON may escape half of a UTF-16 pair ("\\ud800"): no character, and no text of ours
+    holds one (it cannot be stored or hashed)."""
+    for field in ("client_name", "software_id"):
+        r = register(client, iat, {**BASE, field: "a\ud800"})
+        assert r.status_code == 400 and r.get_json() == {
+            "error": "invalid_client_metadata", "error_description": "the request body "
+            "contains a character that is not allowed (a lone surrogate)"}
+    r = manage(client, "PUT", registered["client_id"], registered["registration_access_token"],
+               {"client_id": registered["client_id"], "redirect_uris": [REDIRECT],
+                "client_secret": "\udc00"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+
+
 def test_a_body_that_is_not_a_json_object_is_invalid_metadata(client, iat):
     headers = {"Authorization": f"Bearer {iat}"}
     r = client.post("/connect/register", data="client_name=x", headers=headers)
