@@ -6,6 +6,7 @@ verified) redirect URI together with ``state`` and ``iss``.
 """
 
 import hmac
+import re
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -91,7 +92,7 @@ def check_max_age(grant):
     value = grant.request.payload.data.get("max_age")
     if value is None:
         return
-    if not value.isdigit() or len(value) > 10:
+    if not re.fullmatch(r"[0-9]{1,10}", value):  # str.isdigit also takes "²", int() not
         raise InvalidRequestError("'max_age' must be a non-negative integer.")
 
 
