@@ -1,6 +1,8 @@
 """Token endpoint: code exchange, PKCE, replay, expiry, client authentication, refresh
 rotation, client credentials, private_key_jwt."""
 
+import base64
+import json
 import time
 
 import pytest
@@ -297,6 +299,23 @@ def test_private_key_jwt_failures(pkjwt, flow, client, case):
     code, verifier, _ = get_code(flow, cid)
     r = pk_exchange(client, code, verifier, token)
     assert r.status_code in (400, 401) and r.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_an_assertion_naming_a_lone_surrogate_is_invalid_client(pkjwt, client, path):
+    """The client is looked up by the assertion's ``sub`` before its signature can be checked:
+    a ``sub`` no client_id can be (half of a UTF-16 pair, which JSON may escape) names none."""
+    def part(value):  # JSON escapes the surrogate ("\\ud800"), as a forger's would
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    token = ".".join([part({"alg": "ES256"}), part({
+        "iss": "\ud800", "sub": "\ud800", "aud": ISSUER + "/token", "exp": now + 60,
+        "jti": "j"}), "c2ln"])
+    r = client.post(path, data={
+        "grant_type": "client_credentials", "token": "x", "client_assertion": token,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client", r.get_json()
 
 
 def test_private_key_jwt_client_cannot_use_a_secret(pkjwt, flow, client):
