@@ -105,7 +105,7 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(f"HTTP Error {status}")
     try:
         value = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than it goes
         raise FetchError(str(exc)) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value

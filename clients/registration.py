@@ -43,7 +43,10 @@ def _http_error(exc):
 
 
 def _json_body():
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested deeper than the parser goes (silent covers ValueError)
+        body = None
     if not isinstance(body, dict):
         raise ClientValidationError("invalid_client_metadata",
                                     "the request body must be a JSON object (application/json)")

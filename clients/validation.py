@@ -92,20 +92,25 @@ class ClientValidationError(ValueError):
 
 
 def unusable_character(value) -> str | None:
-    """What no text of ours holds, anywhere in a JSON value (its keys too): ``NUL``
-    (PostgreSQL refuses it in text) or a lone surrogate (half of a UTF-16 pair, which JSON may
-    escape as ``\\ud800``: no character, it cannot be stored or hashed); None when none is."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "NUL"
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return "a lone surrogate"
-        return None
-    items = [*value, *value.values()] if isinstance(value, dict) else (
-        value if isinstance(value, list) else ())
-    return next(filter(None, map(unusable_character, items)), None)
+    """What no text of ours holds, anywhere in a JSON value (its keys too, at any depth):
+    ``NUL`` (PostgreSQL refuses it in text) or a lone surrogate (half of a UTF-16 pair, which
+    JSON may escape as ``\\ud800``: no character, it cannot be stored or hashed); None when none
+    is."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "NUL"
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return "a lone surrogate"
+        elif isinstance(item, dict):
+            pending.extend([*item, *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _meta(description):

@@ -346,6 +346,11 @@ def test_client_errors_are_json(app):
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_redirect_uri"
     r = api.post("/clients", data="not json", content_type="application/json")
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_request"
+    for nested in ("[" * 5000 + "]" * 5000,  # deeper than the JSON parser goes
+                   '{"client_name": ' + "[" * 990 + "]" * 990 + "}"):
+        r = api.post("/clients", data=nested, content_type="application/json")
+        assert r.status_code == 400 and r.get_json()["error"] in (
+            "invalid_request", "invalid_client_metadata")
     r = api.post("/clients", json={**NEW_CLIENT, "client_name": "a\x00b"})
     assert r.status_code == 400
     # a lone surrogate ("\ud800" in JSON) is no character: no text of ours holds one

@@ -305,6 +305,14 @@ def test_metadata_errors_have_their_rfc_7591_codes(client, iat, changes, error):
     assert body["error"] == error and body["error_description"]
 
 
+def test_json_nested_deeper_than_the_parser_goes_is_invalid_metadata(client, iat):
+    for nested in ("[" * 5000 + "]" * 5000,
+                   '{"client_name": ' + "[" * 990 + "]" * 990 + "}"):
+        r = client.post("/connect/register", data=nested, content_type="application/json",
+                        headers={"Authorization": f"Bearer {iat}"})
+        assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+
+
 def test_a_lone_surrogate_is_invalid_metadata(client, iat, registered):
     """JSON may escape half of a UTF-16 pair ("\\ud800"): no character, and no text of ours
     holds one (it cannot be stored or hashed)."""
@@ -449,7 +457,8 @@ def test_sector_identifier_uri_must_list_every_redirect_uri(app, client, iat, se
     r = register(client, iat, {"client_name": "Two hosts", "redirect_uris": uris,
                                "sector_identifier_uri": partial.url})
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_redirect_uri"
-    for document in ({"uris": uris}, b"x" * (70 * 1024)):
+    for document in ({"uris": uris}, b"x" * (70 * 1024),
+                     b"[" * 5000 + b"]" * 5000):  # deeper than the JSON parser goes
         bad = sector_server(document)
         r = register(client, iat, {"client_name": "Bad", "redirect_uris": uris,
                                    "sector_identifier_uri": bad.url})

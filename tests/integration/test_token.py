@@ -302,6 +302,19 @@ def test_private_key_jwt_failures(pkjwt, flow, client, case):
 
 
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_an_assertion_nested_deeper_than_the_json_parser_goes_is_invalid_client(client, path,
+                                                                                part):
+    nested = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).rstrip(b"=").decode()
+    parts = {"header": "eyJhbGciOiJFUzI1NiJ9", "payload": "e30", part: nested}
+    r = client.post(path, data={
+        "grant_type": "client_credentials", "token": "x",
+        "client_assertion": f"{parts['header']}.{parts['payload']}.c2ln",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client", r.get_json()
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
 def test_an_assertion_naming_a_lone_surrogate_is_invalid_client(pkjwt, client, path):
     """The client is looked up by the assertion's ``sub`` before its signature can be checked:
     a ``sub`` no client_id can be (half of a UTF-16 pair, which JSON may escape) names none."""
