@@ -325,7 +325,7 @@ def _client_form(new):
     if jwks:
         try:
             data["jwks"] = json.loads(jwks)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             errors["jwks"] = _("This is not JSON: %(reason)s", reason=str(exc))
     if not new:
         for name in NEW_ONLY:
