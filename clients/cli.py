@@ -289,7 +289,8 @@ def clients_set_policy(client_id, min_loa, require_mfa, skip_consent, enterprise
 @click.option("--max-uses", type=int, default=None, help="Registrations it allows (default 1).")
 @click.option("--unlimited", is_flag=True, help="Any number of registrations until it expires.")
 @click.option("--scope", "scopes", default=None,
-              help="The most a registered client may get (default: any known scope).")
+              help="The most a registered client may get (default: any known scope but "
+                   "admin, id_number and enterprise, which a token must name).")
 @click.option("--auto-approve", is_flag=True,
               help="A trusted issuer: its registrations are active at once.")
 @click.option("--json", "as_json", is_flag=True)

@@ -40,14 +40,14 @@ def check_fetchable(url: str) -> str | None:
     """Why ``url`` may not be fetched, or None when it may."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
+        host, port = parts.hostname, parts.port  # a port out of range or not a number raises
     except ValueError:
         return "is not a URL"
     if not host or "@" in parts.netloc:
         return "is not an absolute URL with a host"
     if parts.scheme == "https":
         if current_app.config["ENV_NAME"] == "production":
-            if (parts.port or 443) != 443:
+            if (port or 443) != 443:
                 return "must use the https port 443"
             if _public_address(host) is None:
                 return "names a private, local or unresolvable address"
@@ -105,7 +105,7 @@ def fetch_json(url: str, cache_key: str):
         raise FetchError(f"HTTP Error {status}")
     try:
         value = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than it goes
         raise FetchError(str(exc)) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value

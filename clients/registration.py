@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from clients import service
 from clients.validation import ClientValidationError
+from clients.validation import unusable_character
 from idp.bearer import NO_STORE
 from idp.bearer import BearerGuard
 from idp.bearer import invalid_token
@@ -42,10 +43,17 @@ def _http_error(exc):
 
 
 def _json_body():
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested deeper than the parser goes (silent covers ValueError)
+        body = None
     if not isinstance(body, dict):
         raise ClientValidationError("invalid_client_metadata",
                                     "the request body must be a JSON object (application/json)")
+    problem = unusable_character(body)
+    if problem:
+        raise ClientValidationError("invalid_client_metadata", "the request body contains a "
+                                    f"character that is not allowed ({problem})")
     return body
 
 

@@ -36,6 +36,7 @@ from clients.validation import ClientValidationError
 from clients.validation import is_loopback  # noqa: F401  (re-exported)
 from clients.validation import normalize
 from clients.validation import sector_for
+from clients.validation import unusable_character
 from clients.validation import validate_redirect_uri  # noqa: F401  (re-exported)
 from idp.audit import service as audit
 from idp.extensions import db
@@ -73,7 +74,7 @@ class InitialAccessTokenNotFound(LookupError):
 def get_client(client_id):
     """A read-only ``ClientRecord``, or None (see ``clients.cache``)."""
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64 or (
-            "\x00" in client_id):
+            unusable_character(client_id)):  # a client assertion's sub, before its signature
         return None
     return client_cache().get(client_id)
 
@@ -503,8 +504,8 @@ def _claim(iat) -> bool:
 # --- Dynamic registration (RFC 7591 / RFC 7592) ----------------------------------------------
 
 #: Scopes a platform gets only when a registrar's initial access token names them: the
-#: administration API and identity document numbers.
-PRIVILEGED_SCOPES = {"admin", "id_number"}
+#: administration API, identity document numbers and acting for enterprises.
+PRIVILEGED_SCOPES = {"admin", "id_number", "enterprise"}
 
 
 def _self_registration_scopes(iat):

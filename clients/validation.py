@@ -91,6 +91,28 @@ class ClientValidationError(ValueError):
         self.description = description
 
 
+def unusable_character(value) -> str | None:
+    """What no text of ours holds, anywhere in a JSON value (its keys too, at any depth):
+    ``NUL`` (PostgreSQL refuses it in text) or a lone surrogate (half of a UTF-16 pair, which
+    JSON may escape as ``\\ud800``: no character, it cannot be stored or hashed); None when none
+    is."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "NUL"
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return "a lone surrogate"
+        elif isinstance(item, dict):
+            pending.extend([*item, *item.values()])
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
 def _meta(description):
     return ClientValidationError("invalid_client_metadata", description)
 
@@ -115,10 +137,14 @@ def ascii_host(uri, error):
     """``uri`` with its host in ASCII (IDNA 2008 A-labels, after UTS 46 mapping: ``政府.cn``
     becomes ``xn--mxtq1m.cn``), as stored and shown to reviewers; an ASCII host stays as
     written. A host that is no valid name, or whose label mixes scripts (``SCRIPT_MIXES``),
-    is refused with ``error``. IP addresses and URIs without a host are returned as they are.
+    is refused with ``error``, as is a URI that is none (a bracket left open, a port that is
+    no port). IP addresses and URIs without a host are returned as they are.
     """
-    parts = urlsplit(uri)
-    host = parts.hostname
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ClientValidationError(error, f"{uri!r} is not an absolute URI") from None
     if not host or host.startswith("[") or _is_ip(host):
         return uri
     try:
@@ -135,7 +161,7 @@ def ascii_host(uri, error):
                        f"({', '.join(sorted(scripts))}), as look-alike hosts do")
     if host.isascii():
         return uri
-    port = f":{parts.port}" if parts.port is not None else ""
+    port = f":{port}" if port is not None else ""
     return parts._replace(netloc=encoded + port).geturl()
 
 

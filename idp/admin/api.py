@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from clients import service as registry
 from clients.models import CLIENT_STATES
 from clients.validation import ClientValidationError
+from clients.validation import unusable_character
 from idp.accounts.assurance import is_multi_factor
 from idp.admin import roles
 from idp.admin import service
@@ -222,22 +223,16 @@ def _body(required=True) -> dict:
     """The JSON object sent; with ``required=False`` an empty body is an empty object."""
     if not required and not request.get_data(cache=True):
         return {}
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested deeper than the parser goes (silent covers ValueError)
+        body = None
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object (Content-Type: application/json)")
-    if _has_nul(body):  # as the app refuses in forms and queries: nothing of ours holds one
-        raise _bad("the body contains a character that is not allowed (NUL)")
+    problem = unusable_character(body)  # as the app refuses NUL in forms and queries
+    if problem:
+        raise _bad(f"the body contains a character that is not allowed ({problem})")
     return body
-
-
-def _has_nul(value):
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _optional_text(body, name, limit):

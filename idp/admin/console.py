@@ -315,8 +315,9 @@ def _client_form(new):
     data["min_loa"] = form.get("min_loa", type=int) or 1
     for name in ("access_token_ttl", "refresh_token_ttl"):
         text = form.get(name, "").strip()
-        data[name] = int(text) if text.isdigit() else None
-        if text and not text.isdigit():
+        number = text.isascii() and text.isdigit()  # str.isdigit alone also takes "³"
+        data[name] = int(text) if number else None
+        if text and not number:
             errors[name] = _("Enter a whole number of seconds, or nothing for the server's "
                              "default.")
     jwks = form.get("jwks", "").strip()
@@ -324,7 +325,7 @@ def _client_form(new):
     if jwks:
         try:
             data["jwks"] = json.loads(jwks)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             errors["jwks"] = _("This is not JSON: %(reason)s", reason=str(exc))
     if not new:
         for name in NEW_ONLY:

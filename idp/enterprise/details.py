@@ -83,7 +83,7 @@ def parse(raw) -> Asked | None:
         raise DetailsError("invalid_request", "'authorization_details' is too long.")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than it goes
         raise DetailsError("invalid_request", "'authorization_details' is not JSON.") from None
     if not isinstance(value, list) or not value or not all(
             isinstance(item, dict) and isinstance(item.get("type"), str) for item in value):

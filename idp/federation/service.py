@@ -63,13 +63,13 @@ def _text(field, value, limit, required=True):
 
 def _issuer(value):
     value = _text("issuer", value, 255)
+    problem = check_fetchable(value)  # first: it refuses what urlsplit cannot read
+    if problem:
+        raise UpstreamError("issuer", f"issuer {problem}")
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise UpstreamError("issuer", "issuer must not have a query or fragment (OpenID "
                                       "Connect Discovery 4.3)")
-    problem = check_fetchable(value)
-    if problem:
-        raise UpstreamError("issuer", f"issuer {problem}")
     return value
 
 

@@ -6,6 +6,7 @@ verified) redirect URI together with ``state`` and ``iss``.
 """
 
 import hmac
+import re
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -91,7 +92,7 @@ def check_max_age(grant):
     value = grant.request.payload.data.get("max_age")
     if value is None:
         return
-    if not value.isdigit() or len(value) > 10:
+    if not re.fullmatch(r"[0-9]{1,10}", value):  # str.isdigit also takes "²", int() not
         raise InvalidRequestError("'max_age' must be a non-negative integer.")
 
 
@@ -119,6 +120,12 @@ class InvalidAuthorizationDetails(OAuth2Error):
                    "ask (matters, credit_code).")
 
 
+def registered_for_enterprises(client) -> bool:
+    """Whether the platform may have logins act for enterprises: the ``enterprise`` scope or
+    the policy."""
+    return "enterprise" in client.scope.split() or bool(client.enterprise_allowed)
+
+
 def check_authorization_details(grant):
     """RFC 9396 2 and 5: ``authorization_details`` is a JSON array of objects of a type this
     server knows (``authorization_details_types_supported``); a malformed parameter is
@@ -131,9 +138,7 @@ def check_authorization_details(grant):
         error = InvalidRequestError if exc.error == "invalid_request" else (
             InvalidAuthorizationDetails)
         raise error(str(exc)) from None
-    client = grant.request.client
-    if asked is not None and "enterprise" not in client.scope.split() and not (
-            client.enterprise_allowed):
+    if asked is not None and not registered_for_enterprises(grant.request.client):
         raise InvalidAuthorizationDetails("This client is not registered for enterprise "
                                           "identities (the enterprise scope).")
 

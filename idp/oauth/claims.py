@@ -68,7 +68,7 @@ def parse_claims_request(raw):
         raise ValueError("'claims' is too long.")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than it goes
         raise ValueError("'claims' is not JSON.") from None
     if not isinstance(value, dict) or not set(value) <= {"userinfo", "id_token"} or not all(
             isinstance(member, dict) for member in value.values()):

@@ -102,7 +102,7 @@ def _claimed_client_id(request, method):
         try:  # only to name the client in the answer; nothing here is trusted
             assertion = jws.extract_compact(request.form.get("client_assertion", "").encode())
             claims = json.loads(assertion.payload)
-        except (JoseError, ValueError):
+        except (JoseError, ValueError, RecursionError):  # RecursionError: nested too deeply
             return None
         return claims.get("sub") if isinstance(claims, dict) else None
     return request.form.get("client_id")

@@ -112,6 +112,14 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
+    def extract_assertion(self, assertion):
+        """As Authlib's, with JSON nested deeper than the parser goes refused like any JSON it
+        cannot read (the claims are read before the signature: anyone may send them)."""
+        try:
+            return super().extract_assertion(assertion)
+        except RecursionError:
+            raise InvalidClientError(description="Invalid JWT payload.") from None
+
     def process_assertion_claims(self, assertion, resolve_key):
         """As Authlib's, with the algorithms pinned to those discovery advertises."""
         try:

@@ -346,8 +346,20 @@ def test_client_errors_are_json(app):
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_redirect_uri"
     r = api.post("/clients", data="not json", content_type="application/json")
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_request"
+    for nested in ("[" * 5000 + "]" * 5000,  # deeper than the JSON parser goes
+                   '{"client_name": ' + "[" * 990 + "]" * 990 + "}"):
+        r = api.post("/clients", data=nested, content_type="application/json")
+        assert r.status_code == 400 and r.get_json()["error"] in (
+            "invalid_request", "invalid_client_metadata")
     r = api.post("/clients", json={**NEW_CLIENT, "client_name": "a\x00b"})
     assert r.status_code == 400
+    # a lone surrogate ("\ud800" in JSON) is no character: no text of ours holds one
+    for path, body in (("/clients", {**NEW_CLIENT, "client_name": "a\ud800b"}),
+                       ("/initial-access-tokens", {"label": "\udfff", "expires_in": 60})):
+        r = api.post(path, json=body)
+        assert r.status_code == 400 and r.get_json() == {
+            "error": "invalid_request", "error_description": "the body contains a character "
+            "that is not allowed (a lone surrogate)"}
     cid = api.post("/clients", json=NEW_CLIENT).get_json()["client_id"]
     r = api("PATCH", f"/clients/{cid}", json={"status": "active"})
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"

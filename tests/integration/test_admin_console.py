@@ -264,7 +264,10 @@ def test_the_client_form_has_every_field_and_reports_each_problem_at_its_field(a
     refused("jwks", "private_key_jwt needs jwks or jwks_uri",
             token_endpoint_auth_method="private_key_jwt")
     refused("jwks", "这不是 JSON", token_endpoint_auth_method="private_key_jwt", jwks="{keys")
+    refused("jwks", "这不是 JSON", token_endpoint_auth_method="private_key_jwt",
+            jwks="[" * 5000 + "]" * 5000)  # deeper than the JSON parser goes
     refused("access_token_ttl", "请输入整数秒数", access_token_ttl="ten minutes")
+    refused("refresh_token_ttl", "请输入整数秒数", refresh_token_ttl="³⁶⁰⁰")  # no number to int()
     refused("access_token_ttl", "from 60 to 86400", access_token_ttl="10")
     refused("post_logout_redirect_uris", "must use https",
             post_logout_redirect_uris="http://rp.example/bye")

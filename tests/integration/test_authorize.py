@@ -86,6 +86,11 @@ def _redirected_error(client, params):
     ({"prompt": "sometimes"}, "invalid_request"),
     ({"max_age": "-1"}, "invalid_request"),
     ({"max_age": "soon"}, "invalid_request"),
+    # JSON nested deeper than the parser goes (within the parameters' length limits)
+    ({"claims": "[" * 1500 + "]" * 1500}, "invalid_request"),
+    ({"authorization_details": "[" * 1500 + "]" * 1500}, "invalid_request"),
+    ({"max_age": "²"}, "invalid_request"),  # a digit to str.isdigit, no number to int()
+    ({"max_age": "٣٠٠"}, "invalid_request"),  # Arabic-Indic digits: ASCII digits only
     ({"response_mode": "fragment"}, "invalid_request"),
     ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
     ({"request_uri": "https://rp.example/req"}, "request_uri_not_supported"),

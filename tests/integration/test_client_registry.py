@@ -518,6 +518,26 @@ def test_production_never_fetches_from_its_own_network(url, allowed):
         assert (check_fetchable(url) is None) is allowed
 
 
+@pytest.mark.parametrize("port", ["99999", "abc"])
+def test_production_refuses_a_url_with_a_port_that_is_no_port(port):
+    """A port out of range or not a number is refused as metadata (``invalid_client_metadata``,
+    at RFC 7591 registration as at the admin API), not a server error."""
+    from idp import create_app
+
+    app = create_app(f.PRODUCTION)
+    with app.app_context():
+        for field, extra in (("jwks_uri", {"token_endpoint_auth_method": "private_key_jwt"}),
+                             ("backchannel_logout_uri", {})):
+            with pytest.raises(service.ClientValidationError) as refused:
+                service.register_client({"client_name": "X",
+                                         "redirect_uris": ["https://rp.example/cb"],
+                                         field: f"https://rp.example:{port}/x", **extra},
+                                        actor="test")
+            assert refused.value.error == "invalid_client_metadata"
+            assert refused.value.description == (
+                f"'https://rp.example:{port}/x' is not an absolute URI")
+
+
 def test_a_rebinding_dns_answer_cannot_redirect_the_fetch(monkeypatch):
     """The address checked is the address connected to: a name that resolves to a public
     address for the check and to a local one for the connection is refused."""

@@ -196,6 +196,26 @@ def test_the_initial_access_token_bounds_the_scopes(app, client):
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
 
 
+def test_the_enterprise_scope_needs_a_token_that_names_it(app, client):
+    """Acting for enterprises (credit codes, roles, the matters a person may handle) is for
+    platforms a registrar chose, as the admin and id_number scopes are: a token without
+    scopes registers no client for it, neither at registration nor by a later change."""
+    _id, token = issue_iat(app, auto_approve=True, max_uses=None)
+    r = register(client, token, {"client_name": "X", "redirect_uris": [REDIRECT],
+                                 "scope": "openid enterprise"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+    assert "enterprise" in r.get_json()["error_description"]
+    body = register(client, token).get_json()
+    r = manage(client, "PUT", body["client_id"], body["registration_access_token"], {
+        "client_id": body["client_id"], "client_name": "X", "redirect_uris": [REDIRECT],
+        "scope": "openid profile enterprise"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+    _id, named = issue_iat(app, auto_approve=True, scopes="openid profile enterprise")
+    r = register(client, named, {"client_name": "X", "redirect_uris": [REDIRECT],
+                                 "scope": "openid enterprise"})
+    assert r.status_code == 201 and r.get_json()["scope"] == "openid enterprise"
+
+
 @pytest.mark.config(CLIENT_REGISTRATION_PER_TOKEN_PER_HOUR=2)
 def test_registrations_are_rate_limited_per_token(app, client, iat):
     assert register(client, iat).status_code == 201
@@ -250,6 +270,14 @@ BASE = {"client_name": "X", "redirect_uris": [REDIRECT]}
      "invalid_client_metadata"),
     ({"jwks": {"keys": []}}, "invalid_client_metadata"),
     ({"jwks_uri": "http://gov.example/jwks"}, "invalid_client_metadata"),
+    # URLs that are no URLs (a bracket left open, a port that is no port): refused, not a 500
+    ({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://[::1/jwks"},
+     "invalid_client_metadata"),
+    ({"sector_identifier_uri": "https://[gov.example]/s.json"}, "invalid_client_metadata"),
+    ({"backchannel_logout_uri": "http://[::1/bc"}, "invalid_client_metadata"),
+    ({"backchannel_logout_uri": "https://政府.cn:99999/bc"}, "invalid_client_metadata"),
+    ({"logo_uri": "https://政府.cn:abc/logo.png"}, "invalid_client_metadata"),
+    ({"client_uri": "https://政府.cn:99999/"}, "invalid_client_metadata"),
     ({"logo_uri": "http://gov.example/logo.png"}, "invalid_client_metadata"),
     ({"policy_uri": "ftp://gov.example/privacy"}, "invalid_client_metadata"),
     ({"tos_uri": "http://gov.example/tos"}, "invalid_client_metadata"),
@@ -275,6 +303,28 @@ def test_metadata_errors_have_their_rfc_7591_codes(client, iat, changes, error):
     assert r.headers["Cache-Control"] == "no-store"
     body = r.get_json()
     assert body["error"] == error and body["error_description"]
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_invalid_metadata(client, iat):
+    for nested in ("[" * 5000 + "]" * 5000,
+                   '{"client_name": ' + "[" * 990 + "]" * 990 + "}"):
+        r = client.post("/connect/register", data=nested, content_type="application/json",
+                        headers={"Authorization": f"Bearer {iat}"})
+        assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
+
+
+def test_a_lone_surrogate_is_invalid_metadata(client, iat, registered):
+    """JSON may escape half of a UTF-16 pair ("\\ud800"): no character, and no text of ours
+    holds one (it cannot be stored or hashed)."""
+    for field in ("client_name", "software_id"):
+        r = register(client, iat, {**BASE, field: "a\ud800"})
+        assert r.status_code == 400 and r.get_json() == {
+            "error": "invalid_client_metadata", "error_description": "the request body "
+            "contains a character that is not allowed (a lone surrogate)"}
+    r = manage(client, "PUT", registered["client_id"], registered["registration_access_token"],
+               {"client_id": registered["client_id"], "redirect_uris": [REDIRECT],
+                "client_secret": "\udc00"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client_metadata"
 
 
 def test_a_body_that_is_not_a_json_object_is_invalid_metadata(client, iat):
@@ -407,7 +457,8 @@ def test_sector_identifier_uri_must_list_every_redirect_uri(app, client, iat, se
     r = register(client, iat, {"client_name": "Two hosts", "redirect_uris": uris,
                                "sector_identifier_uri": partial.url})
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_redirect_uri"
-    for document in ({"uris": uris}, b"x" * (70 * 1024)):
+    for document in ({"uris": uris}, b"x" * (70 * 1024),
+                     b"[" * 5000 + b"]" * 5000):  # deeper than the JSON parser goes
         bad = sector_server(document)
         r = register(client, iat, {"client_name": "Bad", "redirect_uris": uris,
                                    "sector_identifier_uri": bad.url})

@@ -352,6 +352,22 @@ def test_a_cancelled_enterprise_acts_for_nobody(app, people):
                            "after": {"status": "cancelled"}, "reason": "注销登记"})
 
 
+def test_a_platform_no_longer_registered_for_enterprises_refreshes_no_acting_token(app,
+                                                                                   people):
+    """An operator who takes the enterprise scope away from a platform stops its tokens that
+    act for an enterprise from being refreshed (they would still carry ``act`` and the
+    matters)."""
+    from clients import service as registry
+
+    tokens = Login(app, people["rp"]).acting(TECH)
+    with app.app_context():
+        registry.update_client(people["rp"][0], {"scope": "openid profile"}, actor="admin:1")
+    r = refresh(app, people["rp"], tokens["refresh_token"])
+    assert r.status_code == 400 and r.get_json() == {
+        "error": "invalid_grant", "error_description": "This client is no longer registered "
+        "for enterprise identities: a token acting for an enterprise cannot be refreshed."}
+
+
 def test_a_code_issued_before_the_authority_ended_gets_no_tokens(app, people):
     """The enterprise is cancelled between the code and its exchange: no ID token (which
     platforms verify offline, never asking again) says the person acts for it."""

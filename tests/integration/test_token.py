@@ -1,6 +1,8 @@
 """Token endpoint: code exchange, PKCE, replay, expiry, client authentication, refresh
 rotation, client credentials, private_key_jwt."""
 
+import base64
+import json
 import time
 
 import pytest
@@ -185,6 +187,31 @@ def test_refresh_scope_can_narrow_but_not_widen(rp, flow, client):
     assert r.status_code == 200 and r.get_json()["scope"] == "openid"
 
 
+def test_refresh_keeps_only_the_scopes_the_client_is_still_registered_for(app, rp, flow,
+                                                                           client):
+    """An operator who takes a scope away from a platform (admin, id_number, phone…) takes
+    it from its refresh tokens too, at their next use: the refreshed tokens carry what is
+    left; asking for the scope taken away is ``invalid_scope``."""
+    from clients import service
+
+    code, verifier, _ = get_code(flow, rp[0], scope="openid profile phone")
+    first = exchange(client, code, verifier, auth=rp).get_json()
+    assert first["scope"] == "openid profile phone"
+    with app.app_context():
+        service.update_client(rp[0], {"scope": "openid profile"}, actor="admin:1")
+    r = refresh(client, first["refresh_token"], rp, scope="openid phone")
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_scope"
+    r = refresh(client, first["refresh_token"], rp)
+    assert r.status_code == 200, r.get_json()
+    second = r.get_json()
+    assert second["scope"] == "openid profile"
+    assert claims_of(app, second["access_token"]).claims["scope"] == "openid profile"
+    r = client.get("/userinfo", headers={"Authorization": "Bearer " + second["access_token"]})
+    assert r.status_code == 200 and "phone_number" not in r.get_json()
+    r = refresh(client, second["refresh_token"], rp)
+    assert r.status_code == 200 and r.get_json()["scope"] == "openid profile"
+
+
 def test_refresh_token_of_another_client_and_expired_family(app, rp, flow, client):
     with app.app_context():
         other = f.rp(name="Other")
@@ -272,6 +299,36 @@ def test_private_key_jwt_failures(pkjwt, flow, client, case):
     code, verifier, _ = get_code(flow, cid)
     r = pk_exchange(client, code, verifier, token)
     assert r.status_code in (400, 401) and r.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_an_assertion_nested_deeper_than_the_json_parser_goes_is_invalid_client(client, path,
+                                                                                part):
+    nested = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).rstrip(b"=").decode()
+    parts = {"header": "eyJhbGciOiJFUzI1NiJ9", "payload": "e30", part: nested}
+    r = client.post(path, data={
+        "grant_type": "client_credentials", "token": "x",
+        "client_assertion": f"{parts['header']}.{parts['payload']}.c2ln",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client", r.get_json()
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_an_assertion_naming_a_lone_surrogate_is_invalid_client(pkjwt, client, path):
+    """The client is looked up by the assertion's ``sub`` before its signature can be checked:
+    a ``sub`` no client_id can be (half of a UTF-16 pair, which JSON may escape) names none."""
+    def part(value):  # JSON escapes the surrogate ("\\ud800"), as a forger's would
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    token = ".".join([part({"alg": "ES256"}), part({
+        "iss": "\ud800", "sub": "\ud800", "aud": ISSUER + "/token", "exp": now + 60,
+        "jti": "j"}), "c2ln"])
+    r = client.post(path, data={
+        "grant_type": "client_credentials", "token": "x", "client_assertion": token,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_client", r.get_json()
 
 
 def test_private_key_jwt_client_cannot_use_a_secret(pkjwt, flow, client):

@@ -129,6 +129,13 @@ def test_admin_api_registers_changes_and_removes(app):
         "error": "invalid_request", "error_description": "slug cannot change once registered"}
     r = api.post("/upstreams", json={**NEW, "issuer": "ftp://js"})
     assert r.status_code == 400 and r.get_json()["error_description"] == "issuer must use https"
+    for issuer in ("https://[::1", "https://[zj.gov.example]"):
+        r = api.post("/upstreams", json={**NEW, "issuer": issuer})
+        assert r.status_code == 400 and r.get_json() == {
+            "error": "invalid_request", "error_description": "issuer is not a URL"}
+        r = api("PATCH", "/upstreams/js", json={"issuer": issuer})
+        assert r.status_code == 400 and r.get_json()["error_description"] == (
+            "issuer is not a URL")
     r = api.post("/upstreams", json={**NEW, "secret": "x"})
     assert r.status_code == 400 and r.get_json()["error_description"] == "unknown field 'secret'"
     assert api.get("/upstreams/nope").status_code == 404
@@ -242,7 +249,10 @@ def test_production_refuses_a_provider_on_a_private_address():
                                                      "address"),
                                 ("https://127.0.0.1", "names a private, local or unresolvable "
                                                       "address"),
-                                ("http://localhost:8080", "must use https")):
+                                ("http://localhost:8080", "must use https"),
+                                ("https://zj.gov.example:99999", "is not a URL"),
+                                ("https://zj.gov.example:abc", "is not a URL"),
+                                ("https://[::1", "is not a URL")):
             with pytest.raises(service.UpstreamError) as refused:
                 service._checked({**NEW, "issuer": issuer}, new=True)
             assert str(refused.value) == f"issuer {problem}"
