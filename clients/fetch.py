@@ -12,7 +12,6 @@ one checked being the one connected to."""
 import hashlib
 import http.client
 import ipaddress
-import json
 import socket
 import ssl
 import urllib.error
@@ -27,6 +26,7 @@ from clients.validation import ClientValidationError
 from clients.validation import Fetched
 from clients.validation import fetched_uri
 from clients.validation import is_loopback
+from idp import json_input
 from idp.store import store
 
 CACHE_SECONDS = 300
@@ -104,8 +104,8 @@ def fetch_json(url: str, cache_key: str):
     if status != 200:
         raise FetchError(f"HTTP Error {status}")
     try:
-        value = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than it goes
+        value = json_input.loads(body)
+    except ValueError as exc:
         raise FetchError(str(exc)) from None
     store().set(cache_key, value, CACHE_SECONDS)
     return value

@@ -43,10 +43,7 @@ def _http_error(exc):
 
 
 def _json_body():
-    try:
-        body = request.get_json(silent=True) if request.is_json else None
-    except RecursionError:  # nested deeper than the parser goes (silent covers ValueError)
-        body = None
+    body = request.get_json(silent=True) if request.is_json else None
     if not isinstance(body, dict):
         raise ClientValidationError("invalid_client_metadata",
                                     "the request body must be a JSON object (application/json)")

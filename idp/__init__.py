@@ -27,6 +27,9 @@ def create_app(overrides=None):
                 static_folder=os.path.join(ROOT, "static"), instance_path=instance_dir())
     config.load(app, overrides)
     from idp.ids import RowIdConverter
+    from idp.json_input import InputJSON
+
+    app.json = InputJSON(app)  # request bodies nested too deeply are bad JSON, not a 500
 
     app.url_map.converters["int"] = RowIdConverter  # ids beyond the database's match nothing
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

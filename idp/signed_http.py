@@ -55,6 +55,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp import json_input
+
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature"
@@ -174,7 +176,7 @@ class SignedResponse:
         if self.truncated:
             raise SignedHttpError(BAD_RESPONSE, "the answer is too large")
         try:
-            data = json.loads(self.body)
+            data = json_input.loads(self.body)
         except ValueError:
             raise SignedHttpError(BAD_RESPONSE, "the answer is not JSON") from None
         if not isinstance(data, dict):
@@ -311,7 +313,7 @@ class SignedHttpClient:
         except InvalidSignature as exc:
             raise SignedHttpError(SIGNATURE, f"bad answer signature: {exc}") from None
         try:
-            data = json.loads(response.body)
+            data = json_input.loads(response.body)
         except ValueError:
             return  # json() says so if the caller wants JSON
         if isinstance(data, dict) and data.get("request_id") != response.request_id:

@@ -16,7 +16,6 @@ keys, suspending, locking and deleting first ask for confirmation on a page of t
 
 import functools
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from clients.validation import APPLICATION_TYPES
 from clients.validation import AUTH_METHODS
 from clients.validation import GRANT_TYPES
 from clients.validation import ClientValidationError
+from idp import json_input
 from idp.accounts import sessions
 from idp.accounts import shown_once
 from idp.accounts.assurance import is_multi_factor
@@ -324,8 +324,8 @@ def _client_form(new):
     data["jwks"] = None
     if jwks:
         try:
-            data["jwks"] = json.loads(jwks)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            data["jwks"] = json_input.loads(jwks)
+        except ValueError as exc:
             errors["jwks"] = _("This is not JSON: %(reason)s", reason=str(exc))
     if not new:
         for name in NEW_ONLY:

@@ -24,10 +24,10 @@ or two different credit codes (one login acts for one enterprise) is
 ``invalid_authorization_details`` (RFC 9396 5).
 """
 
-import json
 import re
 from dataclasses import dataclass
 
+from idp import json_input
 from idp.enterprise import codes
 
 TYPE = "cn_gov_enterprise_matters"
@@ -82,8 +82,8 @@ def parse(raw) -> Asked | None:
     if len(raw) > MAX_PARAMETER:
         raise DetailsError("invalid_request", "'authorization_details' is too long.")
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than it goes
+        value = json_input.loads(raw)
+    except ValueError:
         raise DetailsError("invalid_request", "'authorization_details' is not JSON.") from None
     if not isinstance(value, list) or not value or not all(
             isinstance(item, dict) and isinstance(item.get("type"), str) for item in value):

@@ -24,7 +24,6 @@ Discovery documents and JWKS are cached in the shared store for ``clients.fetch.
 """
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from clients import fetch
+from idp import json_input
 from idp.federation import service
 from idp.store import store
 
@@ -114,7 +114,7 @@ class _Response:
         self.status_code, self.body = status, body
 
     def json(self):
-        return json.loads(self.body)
+        return json_input.loads(self.body)
 
     def raise_for_status(self):
         if self.status_code >= 400:
@@ -268,7 +268,7 @@ def _userinfo(endpoint, access_token, subject) -> dict:
     if status >= 500:
         raise UpstreamFailure("unreachable", f"userinfo: HTTP Error {status}")
     try:
-        info = json.loads(body) if status == 200 else None
+        info = json_input.loads(body) if status == 200 else None
     except ValueError:
         info = None
     if not isinstance(info, dict):

@@ -3,12 +3,12 @@
 import base64
 import hashlib
 import hmac
-import json
 from datetime import UTC
 from datetime import datetime
 
 from flask import current_app
 
+from idp import json_input
 from idp.enterprise import service as enterprise
 from idp.realname import service as realname
 
@@ -67,8 +67,8 @@ def parse_claims_request(raw):
     if len(raw) > MAX_CLAIMS_REQUEST:
         raise ValueError("'claims' is too long.")
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than it goes
+        value = json_input.loads(raw)
+    except ValueError:
         raise ValueError("'claims' is not JSON.") from None
     if not isinstance(value, dict) or not set(value) <= {"userinfo", "id_token"} or not all(
             isinstance(member, dict) for member in value.values()):
