@@ -81,6 +81,13 @@ SUMMARIES = {
     "server_error": lambda: _("Something went wrong on our side. Try again later."),
 }
 
+#: Werkzeug's own descriptions of these statuses are English: a page says them in its language.
+HTTP_TEXTS = {
+    404: lambda: _("This page does not exist."),
+    405: lambda: _("This address does not take this kind of request."),
+    413: lambda: _("What was sent is too large."),
+}
+
 
 def error_page(error, description, status, summary=None):
     if wants_json():
@@ -115,8 +122,12 @@ def register(app):
             return error_page("slow_down", _("Too many attempts. Wait a minute and try again."),
                               429)
         names = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}
+        description = exc.description
+        if (description == type(exc).description and exc.code in HTTP_TEXTS
+                and not wants_json()):
+            description = HTTP_TEXTS[exc.code]()
         response = make_response(error_page(names.get(exc.code, "invalid_request"),
-                                            exc.description, exc.code))
+                                            description, exc.code))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response

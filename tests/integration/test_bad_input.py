@@ -94,3 +94,19 @@ def test_oversized_body_is_refused(rp, client):
     r = client.post("/token", data={"grant_type": "client_credentials", "x": "y" * 2_000_000},
                     auth=rp)
     assert r.status_code == 413 and r.get_json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("method, path, status, text", [
+    ("get", "/no-such-page", 404, ("页面不存在。", "This page does not exist.")),
+    ("delete", "/account", 405, ("此地址不接受这种请求。",
+                                 "This address does not take this kind of request.")),
+])
+def test_error_pages_speak_the_pages_language(client, method, path, status, text):
+    """Werkzeug's own English descriptions are not shown on a page: its language's are."""
+    for language, expected in zip(("zh-CN", "en"), text, strict=True):
+        r = getattr(client, method)(path, headers={"Accept-Language": language})
+        html = r.get_data(as_text=True)
+        assert r.status_code == status and expected in html
+        assert "The requested URL" not in html and "The method is not allowed" not in html
+    api = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert api.get_json()["error"] == "not_found"
