@@ -86,6 +86,18 @@ def first_login(flow, zj, cid, **params):
     return back(flow, Citizen(zj).log_in(url)), params, verifier
 
 
+def linked(app, client, zj, cid, name="张三"):
+    """An account here (named ``name``) linked at a first login through the provider; returns
+    the browser, logged in."""
+    with app.app_context():
+        f.user(name=name)
+    flow = f.Flow(client)
+    page, params, verifier = first_login(flow, zj, cid)
+    page = flow.login(choose(flow, page, "link"))
+    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+    return flow
+
+
 def events(app, action):
     with app.app_context():
         return [(e.outcome, e.detail) for e in AuditEvent.query.filter_by(action=action)]
@@ -339,12 +351,7 @@ def test_the_account_pages_log_in_through_a_provider_too(app, client, zj, cid):
 def test_a_linked_account_under_another_name_stands_on_its_own_level(app, client, zj, cid,
                                                                     ours, expected):
     _level_at_the_provider(zj, 2)
-    with app.app_context():
-        f.user(name=ours)
-    flow = f.Flow(client)
-    page, params, verifier = first_login(flow, zj, cid)
-    page = flow.login(choose(flow, page, "link"))
-    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+    linked(app, client, zj, cid, name=ours)
 
     later = f.Flow(app.test_client())
     url, params, verifier = start(later, cid)
@@ -611,12 +618,7 @@ def _account(flow):
 def test_the_account_page_lists_and_unlinks_providers(app, client, zj, cid):
     from tests.integration.test_admin_console import send
 
-    with app.app_context():
-        f.user()
-    flow = f.Flow(client)
-    page, params, verifier = first_login(flow, zj, cid)
-    page = flow.login(choose(flow, page, "link"))
-    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+    flow = linked(app, client, zj, cid)
     page = _account(flow)
     html = page.get_data(as_text=True)
     assert "Regional accounts you log in with" in html and "zj 政务服务网 · linked" in html
@@ -649,12 +651,7 @@ def test_unlinking_needs_a_recent_login(app, client, zj, cid):
 
     from tests.integration.test_admin_console import send
 
-    with app.app_context():
-        f.user()
-    flow = f.Flow(client)
-    page, params, verifier = first_login(flow, zj, cid)
-    page = flow.login(choose(flow, page, "link"))
-    finish(flow, choose(flow, page, "link"), client, cid, params, verifier)
+    flow = linked(app, client, zj, cid)
     page = _account(flow)
     with app.app_context():
         link_id = UpstreamLink.query.one().id
